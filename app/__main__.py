@@ -1,0 +1,204 @@
+"""The command line: `python -m app serve | users ... | keys ...` (SPEC §8).
+
+Errors go to stderr with what to do next, and the exit status is non-zero: 1 when the
+operation was refused, 2 when the command or the settings are wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import string
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from app.errors import AppError
+from app.settings import Settings, SettingsError, load_settings
+
+
+def _print_table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
+    print(line.format(*headers).rstrip())
+    print(line.format(*("-" * w for w in widths)))
+    for row in rows:
+        print(line.format(*row).rstrip())
+
+
+def _identity(settings: Settings):  # type: ignore[no-untyped-def]
+    from app.identity.factory import build_identity_provider
+
+    return build_identity_provider(settings)
+
+
+# ---------------------------------------------------------------- serve
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from app.logs import configure_logging
+
+    configure_logging(settings.log_level)
+    print(
+        f"Serving on http://{args.host}:{args.port}  (docs: /docs, frontend: /)  "
+        f"backend={settings.auth_backend} usage_plans={settings.usage_plans}",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        "app.main:app",
+        host=args.host,
+        port=args.port,
+        reload=args.reload,
+        workers=None if args.reload else args.workers,
+        log_config=None,
+        proxy_headers=True,
+        server_header=False,
+    )
+    return 0
+
+
+# ---------------------------------------------------------------- users
+
+
+def _user_row(user: Any) -> list[str]:
+    return [
+        user.username,
+        user.email or "",
+        "Yes" if user.email_verified else "No",
+        {"UNCONFIRMED": "Unconfirmed", "CONFIRMED": "Confirmed",
+         "FORCE_CHANGE_PASSWORD": "Force change password",
+         "RESET_REQUIRED": "Reset required",
+         "EXTERNAL_PROVIDER": "External provider"}.get(user.status, user.status),
+        "Enabled" if user.enabled else "Disabled",
+    ]
+
+
+def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    from app.identity.provider import UserAttributes
+
+    identity = _identity(settings)
+    action = args.users_command
+    if action == "list":
+        users = identity.admin_list_users(limit=args.limit)
+        if args.json:
+            print(json.dumps([asdict(user) for user in users], default=str))
+        elif not users:
+            print("No users yet. Sign up through POST /auth/signup or `users create`.")
+        else:
+            _print_table(
+                [_user_row(user) for user in users],
+                ["User name", "Email", "Email verified", "Confirmation status", "Status"],
+            )
+        return 0
+    if action == "show":
+        user = identity.admin_get_user(args.username)
+        if args.json:
+            print(json.dumps(asdict(user), default=str))
+        else:
+            for key, value in asdict(user).items():
+                print(f"{key:22} {value}")
+        return 0
+    if action == "create":
+        password = args.temporary_password or _temporary_password()
+        user = identity.admin_create_user(
+            args.username, password,
+            UserAttributes(email=args.email, phone_number=args.phone_number),
+        )
+        if args.json:
+            print(json.dumps({**asdict(user), "temporary_password": password}, default=str))
+        else:
+            print(f"Created {user.username}. Temporary password: {password}")
+            print("They must choose a new password at their first sign-in.")
+        return 0
+    simple: dict[str, Callable[[str], None]] = {
+        "confirm": identity.admin_confirm_sign_up,
+        "disable": lambda name: identity.admin_set_enabled(name, False),
+        "enable": lambda name: identity.admin_set_enabled(name, True),
+        "delete": identity.admin_delete_user,
+        "reset-password": identity.admin_reset_user_password,
+    }
+    if action == "delete" and not args.yes:
+        print(f"This deletes {args.username} for good. Run again with --yes.", file=sys.stderr)
+        return 2
+    simple[action](args.username)
+    done = {"confirm": "confirmed", "disable": "disabled", "enable": "enabled",
+            "delete": "deleted", "reset-password": "must reset their password"}[action]
+    print(json.dumps({"username": args.username, "result": done}) if args.json
+          else f"{args.username}: {done}")
+    return 0
+
+
+def _temporary_password() -> str:
+    alphabet = string.ascii_letters + string.digits
+    core = "".join(secrets.choice(alphabet) for _ in range(14))
+    return f"{core}a1A!"
+
+
+# ---------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the API, the docs and the frontend")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--reload", action="store_true", help="restart on code changes")
+    serve.add_argument("--workers", type=int, default=1)
+
+    users = commands.add_parser("users", help="manage the user pool's users")
+    users.add_argument("--json", action="store_true", help="print JSON")
+    user_commands = users.add_subparsers(dest="users_command", required=True)
+    listing = user_commands.add_parser("list", help="list users, like the Cognito console")
+    listing.add_argument("--limit", type=int, default=60)
+    listing.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    for name, text in (
+        ("show", "show one user"),
+        ("confirm", "confirm a user without a code"),
+        ("disable", "disable a user (their tokens stop working)"),
+        ("enable", "enable a disabled user"),
+        ("delete", "delete a user"),
+        ("reset-password", "mark the credentials compromised: sign-in needs a reset"),
+    ):
+        sub = user_commands.add_parser(name, help=text)
+        sub.add_argument("username")
+        sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+        if name == "delete":
+            sub.add_argument("--yes", action="store_true", help="do not ask")
+    create = user_commands.add_parser("create", help="create a user with a temporary password")
+    create.add_argument("username")
+    create.add_argument("--email")
+    create.add_argument("--phone-number")
+    create.add_argument("--temporary-password", help="default: a random one, printed")
+    create.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    handlers: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+        "serve": cmd_serve,
+        "users": cmd_users,
+    }
+    try:
+        return handlers[args.command](args, settings)
+    except AppError as exc:
+        print(f"error: {exc.message} ({exc.code})", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""Who is calling: credentials from the `token` cookie or a Bearer header, verified and checked.
+
+The chain is small steps: `read_credential` finds the token, `require_caller` verifies it
+and asks the backend whether its user still exists, is enabled and is signed in, and
+checks CSRF on cookie-authenticated writes. Routes take the `CurrentUser` or
+`AccountCaller` alias.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+
+from app.auth.cookies import ACCESS_COOKIE, CookiePolicy, DuplicateCookieError, read_cookie
+from app.auth.csrf import SAFE_METHODS, require_csrf_token
+from app.errors import NotAuthorizedError
+from app.identity.provider import Caller, IdentityProvider, UserRecord
+from app.services import Services
+from app.settings import Settings
+from app.tokens.claims import TokenUse, subject_of
+from app.tokens.errors import CLIENT_MESSAGE, TokenError
+
+log = logging.getLogger(__name__)
+
+# Declared for the OpenAPI docs (and their "Authorize" button); the values are read below,
+# from the raw headers, so that duplicates can be refused.
+token_cookie_scheme = APIKeyCookie(
+    name="token", auto_error=False, scheme_name="TokenCookie",
+    description="The ID token, set as an HttpOnly cookie by sign-in.",
+)
+bearer_scheme = HTTPBearer(
+    auto_error=False, scheme_name="BearerToken",
+    description="An ID or access token, for clients that do not keep cookies.",
+)
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_settings_dep(services: ServicesDep) -> Settings:
+    return services.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def get_identity_provider(services: ServicesDep) -> IdentityProvider:
+    return services.identity
+
+
+IdentityDep = Annotated[IdentityProvider, Depends(get_identity_provider)]
+
+
+def get_cookie_policy(settings: SettingsDep) -> CookiePolicy:
+    return CookiePolicy(
+        token_name=settings.cookie_name,
+        secure=settings.cookie_secure,
+        samesite=settings.cookie_samesite,
+        domain=settings.cookie_domain,
+    )
+
+
+CookiePolicyDep = Annotated[CookiePolicy, Depends(get_cookie_policy)]
+
+
+@dataclass(frozen=True)
+class Credential:
+    token: str
+    source: Literal["cookie", "bearer"]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthorizedError("Send the token as 'Authorization: Bearer <token>'.")
+    return token.strip()
+
+
+def read_credential(
+    request: Request, cookie_name: str, *, prefer_access: bool = False
+) -> Credential | None:
+    """The token a request carries: the Bearer header first, else the cookie."""
+    bearer = _bearer(request)
+    if bearer is not None:
+        return Credential(bearer, "bearer")
+    try:
+        token = read_cookie(request, ACCESS_COOKIE) if prefer_access else None
+        token = token or read_cookie(request, cookie_name)
+    except DuplicateCookieError as exc:
+        log.warning("refused a request carrying a cookie twice", extra={"cookie": str(exc)})
+        raise NotAuthorizedError(CLIENT_MESSAGE) from None
+    return Credential(token, "cookie") if token else None
+
+
+def authenticate(
+    request: Request, services: Services, credential: Credential | None
+) -> tuple[Caller, UserRecord]:
+    """Verify a credential and check its user; CSRF on cookie-authenticated writes."""
+    if credential is None:
+        raise NotAuthorizedError(CLIENT_MESSAGE)
+    uses: tuple[TokenUse, ...] = ("id", "access")
+    try:
+        claims = services.verifier.verify(credential.token, uses)
+    except TokenError as exc:
+        log.info("token refused", extra={"check": type(exc).__name__, "detail": exc.message})
+        raise NotAuthorizedError(CLIENT_MESSAGE) from None
+    if credential.source == "cookie" and request.method not in SAFE_METHODS:
+        require_csrf_token(request)
+    caller = Caller(token=credential.token, subject=subject_of(claims))
+    user = services.identity.check_subject(caller.subject)
+    return caller, user
+
+
+def require_current_user(
+    request: Request,
+    services: ServicesDep,
+    _cookie: Annotated[str | None, Security(token_cookie_scheme)] = None,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
+) -> UserRecord:
+    """The signed-in user, from the ID token cookie or a Bearer token."""
+    credential = read_credential(request, services.settings.cookie_name)
+    return authenticate(request, services, credential)[1]
+
+
+CurrentUser = Annotated[UserRecord, Depends(require_current_user)]
+
+
+def require_account_caller(
+    request: Request,
+    services: ServicesDep,
+    _cookie: Annotated[str | None, Security(token_cookie_scheme)] = None,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
+) -> Caller:
+    """The caller of an account route, preferring the access token (Cognito needs it)."""
+    credential = read_credential(request, services.settings.cookie_name, prefer_access=True)
+    return authenticate(request, services, credential)[0]
+
+
+AccountCaller = Annotated[Caller, Depends(require_account_caller)]

@@ -1,0 +1,119 @@
+"""Password policy, the common-password list, and Argon2id hashing.
+
+Hashing parameters: Argon2id, 19 MiB, 2 passes, 1 lane, OWASP's first recommended setting
+(Password Storage Cheat Sheet). `bench/hashing.py` compares it with the other OWASP
+settings and argon2-cffi's 64 MiB default on this hardware: it is the fastest of the
+settings that meet OWASP's minimum (about 20 ms a hash here), which keeps sign-in
+latency low and the memory of concurrent sign-ins bounded (19 MiB each, at most
+`HASHING_CONCURRENCY` at once) while costing an attacker 19 MiB per guess.
+"""
+
+from __future__ import annotations
+
+import os
+import string
+import threading
+from dataclasses import dataclass
+from functools import cache, cached_property
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from app.errors import InvalidPasswordError
+
+ARGON2_TIME_COST = 2
+ARGON2_MEMORY_KIB = 19 * 1024
+ARGON2_PARALLELISM = 1
+# Each hash holds its memory for its whole run: bound how many run at once, so a burst of
+# sign-ins queues instead of asking for 19 MiB times the thread pool's size.
+HASHING_CONCURRENCY = max(2, (os.cpu_count() or 1) * 2)
+
+_SYMBOLS = frozenset("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ")
+
+
+@dataclass(frozen=True)
+class PasswordPolicy:
+    """Cognito's password policy; the defaults are Cognito's defaults."""
+
+    min_length: int = 8
+    require_uppercase: bool = True
+    require_lowercase: bool = True
+    require_numbers: bool = True
+    require_symbols: bool = True
+
+    def check(self, password: str) -> None:
+        """Raise `InvalidPasswordError` naming the first rule the password breaks."""
+        rules = (
+            (len(password) >= self.min_length, f"must be at least {self.min_length} characters long"),
+            (len(password) <= 256, "must be at most 256 characters long"),
+            (not self.require_uppercase or any(c.isupper() for c in password),
+             "must contain an uppercase letter"),
+            (not self.require_lowercase or any(c.islower() for c in password),
+             "must contain a lowercase letter"),
+            (not self.require_numbers or any(c in string.digits for c in password),
+             "must contain a number"),
+            (not self.require_symbols or any(c in _SYMBOLS for c in password),
+             "must contain a symbol"),
+        )
+        for holds, rule in rules:
+            if not holds:
+                raise InvalidPasswordError(f"Password does not conform to policy: Password {rule}.")
+        if is_common_password(password):
+            raise InvalidPasswordError(
+                "Password does not conform to policy: Password is in a list of common or "
+                "breached passwords. Choose another."
+            )
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    # zxcvbn's list of the 30,000 most frequent passwords from public breaches, loaded on
+    # first use (about 50 ms) so that importing the app stays fast.
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def is_common_password(password: str) -> bool:
+    return password.lower() in _common_passwords()
+
+
+class PasswordHashing:
+    """Argon2id hashes, with a bounded number computed at once."""
+
+    def __init__(
+        self,
+        time_cost: int = ARGON2_TIME_COST,
+        memory_kib: int = ARGON2_MEMORY_KIB,
+        parallelism: int = ARGON2_PARALLELISM,
+        concurrency: int = HASHING_CONCURRENCY,
+    ) -> None:
+        self._hasher = PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
+        )
+        self._slots = threading.BoundedSemaphore(concurrency)
+
+    def hash(self, password: str) -> str:
+        with self._slots:
+            return self._hasher.hash(password)
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        """Check a password; with no hash, spend the same time and answer False.
+
+        An unknown user still costs one hash, so the time of an answer says nothing about
+        whether the user exists.
+        """
+        with self._slots:
+            try:
+                matched = self._hasher.verify(password_hash or self._decoy_hash, password)
+            except (VerificationError, InvalidHashError):
+                return False
+        return matched and password_hash is not None
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return self._hasher.check_needs_rehash(password_hash)
+
+    @cached_property
+    def _decoy_hash(self) -> str:
+        # A hash of a random value nobody knows, with the current parameters.
+        return self._hasher.hash(os.urandom(16).hex())

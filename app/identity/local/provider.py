@@ -1,0 +1,922 @@
+"""`LocalIdentityProvider`: the embedded user pool, with Cognito's semantics.
+
+Data lives in SQLite (`store.py`); secrets in files beside it (`keys.py`). Every method
+that decides something from a read does the read and the write in one `BEGIN IMMEDIATE`
+transaction, so concurrent requests and several server processes agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import math
+import secrets
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.errors import (
+    AliasExistsError,
+    AppError,
+    CodeMismatchError,
+    ExpiredCodeError,
+    InvalidParameterError,
+    LimitExceededError,
+    NotAuthorizedError,
+    NotFoundError,
+    NotImplementedFeatureError,
+    PasswordResetRequiredError,
+    TooManyFailedAttemptsError,
+    UsernameExistsError,
+    UserNotConfirmedError,
+)
+from app.identity.local.codes import CodeBook, CodeCheck
+from app.identity.local.issuer import LocalTokenIssuer, TokenUser, new_refresh_token
+from app.identity.local.keys import PoolKeys
+from app.identity.local.mailer import Mailer, Message
+from app.identity.local.passwords import PasswordHashing, PasswordPolicy
+from app.identity.local.store import PoolStore
+from app.identity.local.totp import TotpCodes
+from app.identity.provider import (
+    ID_TOKEN_TTL_SECONDS,
+    REFRESH_TOKEN_TTL_SECONDS,
+    AuthOutcome,
+    AwsCredentials,
+    Caller,
+    Challenge,
+    ChallengeName,
+    CodeDelivery,
+    SignUpResult,
+    TokenSet,
+    TokenSubject,
+    UserAttributes,
+    UserRecord,
+    VerifiableAttribute,
+    mask_email,
+    mask_phone,
+)
+
+log = logging.getLogger(__name__)
+
+DB_FILE = "pool.sqlite3"
+CHALLENGE_TTL_SECONDS = 180  # Cognito's challenge sessions last 3 minutes.
+CHALLENGE_MAX_WRONG_CODES = 5
+LOCKOUT_FREE_FAILURES = 5  # Cognito locks out from the sixth failure on,
+LOCKOUT_MAX_SECONDS = 900  # doubling from 1 s up to about 15 minutes.
+LOCKOUT_FORGET_SECONDS = 3600
+CODE_SENDS_PER_HOUR = 5
+
+# Account states, named as Cognito names them.
+UNCONFIRMED = "UNCONFIRMED"
+CONFIRMED = "CONFIRMED"
+FORCE_CHANGE_PASSWORD = "FORCE_CHANGE_PASSWORD"  # noqa: S105 - a state, not a password
+RESET_REQUIRED = "RESET_REQUIRED"
+EXTERNAL_PROVIDER = "EXTERNAL_PROVIDER"
+_SIGNED_IN_STATES = (CONFIRMED, EXTERNAL_PROVIDER)
+
+
+def _key(name: str) -> str:
+    """Usernames and emails compare without case, as Cognito's do."""
+    return name.strip().casefold()
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _record(row: sqlite3.Row) -> UserRecord:
+    return UserRecord(
+        username=row["username"],
+        sub=row["sub"],
+        email=row["email"],
+        email_verified=bool(row["email_verified"]),
+        phone_number=row["phone_number"],
+        phone_number_verified=bool(row["phone_number_verified"]),
+        status=row["status"],
+        enabled=bool(row["enabled"]),
+        mfa_enabled=bool(row["totp_enabled"] or row["sms_mfa_enabled"]),
+        created_at=row["created_at"],
+        preferred_mfa=(
+            "SOFTWARE_TOKEN_MFA" if row["totp_enabled"]
+            else "SMS_MFA" if row["sms_mfa_enabled"] else None
+        ),
+    )
+
+
+def _token_user(row: sqlite3.Row) -> TokenUser:
+    return TokenUser(
+        sub=row["sub"],
+        username=row["username"],
+        email=row["email"],
+        email_verified=bool(row["email_verified"]),
+        phone_number=row["phone_number"],
+        phone_number_verified=bool(row["phone_number_verified"]),
+    )
+
+
+@dataclass
+class _Deferred:
+    """An error decided inside a transaction, raised once the transaction has committed."""
+
+    error: AppError | None = None
+
+
+class LocalIdentityProvider:
+    """The embedded user pool.
+
+    Args:
+        directory: where the database, the signing key and the pool secret live.
+        issuer: the `iss` of the pool's tokens.
+        mailer: how codes reach users.
+        policy: the password policy.
+        hashing: the password hasher (Argon2id).
+        clock: seconds since the epoch; tests pass their own.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        issuer: str,
+        mailer: Mailer,
+        policy: PasswordPolicy | None = None,
+        hashing: PasswordHashing | None = None,
+        app_name: str = "authgate",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.directory = directory
+        self.issuer = issuer
+        self.app_name = app_name
+        self.store = PoolStore(directory / DB_FILE)
+        self.keys = PoolKeys(directory)
+        self._mailer = mailer
+        self._policy = policy or PasswordPolicy()
+        self._hashing = hashing or PasswordHashing()
+        self._clock = clock
+        self._client_id: str | None = None
+        self._token_issuer: LocalTokenIssuer | None = None
+        self._codes: CodeBook | None = None
+        self._totp: TotpCodes | None = None
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def client_id(self) -> str:
+        """The pool's one app client, created with the pool and kept in it."""
+        if self._client_id is None:
+            with self.store.write() as conn:
+                conn.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('client_id', ?)",
+                    (secrets.token_hex(13),),
+                )
+                row = conn.execute("SELECT value FROM meta WHERE key = 'client_id'").fetchone()
+            self._client_id = str(row["value"])
+        return self._client_id
+
+    @property
+    def _issuer(self) -> LocalTokenIssuer:
+        if self._token_issuer is None:
+            self._token_issuer = LocalTokenIssuer(
+                self.keys, issuer=self.issuer, client_id=self.client_id
+            )
+        return self._token_issuer
+
+    @property
+    def codes(self) -> CodeBook:
+        if self._codes is None:
+            self._codes = CodeBook(self.keys.secret)
+        return self._codes
+
+    @property
+    def totp(self) -> TotpCodes:
+        if self._totp is None:
+            self._totp = TotpCodes(self.keys.secret)
+        return self._totp
+
+    @property
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
+        return self.keys.jwks
+
+    def _find(
+        self, conn: sqlite3.Connection | None, name: str, *, alias: bool = True
+    ) -> sqlite3.Row | None:
+        """A user by username or, once verified, by email."""
+        key = _key(name)
+        query = "SELECT * FROM users WHERE username_key = ?"
+        params: tuple[str, ...] = (key,)
+        if alias and "@" in key:
+            query = (
+                "SELECT * FROM users WHERE email_key = ? AND email_verified = 1 "
+                "AND status != 'UNCONFIRMED'"
+            )
+        if conn is None:
+            return self.store.read_one(query, params)
+        row: sqlite3.Row | None = conn.execute(query, params).fetchone()
+        return row
+
+    def _by_sub(self, conn: sqlite3.Connection, sub: str) -> sqlite3.Row:
+        row: sqlite3.Row | None = conn.execute("SELECT * FROM users WHERE sub = ?", (sub,)).fetchone()
+        if row is None:
+            raise NotAuthorizedError("User does not exist.")
+        return row
+
+    def _deliver(self, row: sqlite3.Row | Mapping[str, object], attribute: str, code: str,
+                 purpose: str) -> CodeDelivery:
+        if attribute == "phone_number":
+            to = str(row["phone_number"])
+            body = f"Your {self.app_name} code is {code}."
+            self._mailer.send(Message("sms", to, f"{self.app_name} code", body, code))
+            return CodeDelivery("SMS", mask_phone(to), "phone_number")
+        to = str(row["email"])
+        subject, body = {
+            "signup": ("Your verification code", f"Your verification code is {code}."),
+            "reset": ("Your password reset code", f"Your password reset code is {code}."),
+        }.get(purpose, ("Your verification code", f"Your verification code is {code}."))
+        body += f"\n\nIt was requested for {row['username']} on {self.app_name}. If you did " \
+                "not ask for it, ignore this message."
+        self._mailer.send(Message("email", to, subject, body, code))
+        return CodeDelivery("EMAIL", mask_email(to), "email")
+
+    def _decoy_delivery(self, name: str) -> CodeDelivery:
+        """A plausible, stable destination for a user who does not exist.
+
+        Cognito with user-existence errors prevented answers unknown users this way, so the
+        answer cannot be used to learn who has an account.
+        """
+        digest = hmac.new(self.keys.secret, _key(name).encode(), hashlib.sha256).digest()
+        letters = "abcdefghijklmnopqrstuvwxyz"
+        return CodeDelivery(
+            "EMAIL", f"{letters[digest[0] % 26]}***@{letters[digest[1] % 26]}***", "email"
+        )
+
+    def _count_send(self, conn: sqlite3.Connection, name: str, action: str, now: float) -> bool:
+        """Record one code sent for `name`; False once the hourly allowance is spent.
+
+        Counted by the name that was typed, so an unknown user meets the same limit.
+        """
+        subject = _key(name)
+        conn.execute("DELETE FROM action_log WHERE at < ?", (now - 3600,))
+        (sent,) = conn.execute(
+            "SELECT COUNT(*) FROM action_log WHERE subject_key = ? AND action = ?",
+            (subject, action),
+        ).fetchone()
+        if sent >= CODE_SENDS_PER_HOUR:
+            return False
+        conn.execute(
+            "INSERT INTO action_log (subject_key, action, at) VALUES (?, ?, ?)",
+            (subject, action, now),
+        )
+        return True
+
+    @staticmethod
+    def _code_error(check: CodeCheck) -> AppError | None:
+        if check is CodeCheck.MISMATCH:
+            return CodeMismatchError()
+        if check is CodeCheck.EXPIRED:
+            return ExpiredCodeError()
+        if check is CodeCheck.EXHAUSTED:
+            return TooManyFailedAttemptsError(
+                "Too many wrong codes. Ask for a new code, then try again.", retry_after=1
+            )
+        return None
+
+    # ------------------------------------------------------------------ sign-up
+
+    @staticmethod
+    def _check_username(username: str) -> None:
+        if not 1 <= len(username) <= 128 or any(c.isspace() for c in username):
+            raise InvalidParameterError("Username must be 1 to 128 characters without spaces.")
+        if "@" in username:
+            # The email is a sign-in alias, so a username may not look like one.
+            raise InvalidParameterError("Username cannot be an email address; use the email field.")
+
+    def sign_up(self, username: str, password: str, attributes: UserAttributes) -> SignUpResult:
+        self._check_username(username)
+        if not attributes.email:
+            raise InvalidParameterError("An email is required.")
+        self._policy.check(password)
+        password_hash = self._hashing.hash(password)
+        now = self._clock()
+        sub = str(uuid.uuid4())
+        row = {
+            "sub": sub, "username": username, "email": attributes.email,
+        }
+        try:
+            with self.store.write() as conn:
+                conn.execute(
+                    "INSERT INTO users (sub, username, username_key, email, email_key, "
+                    "phone_number, password_hash, status, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (sub, username, _key(username), attributes.email, _key(attributes.email),
+                     attributes.phone_number, password_hash, UNCONFIRMED, now, now),
+                )
+                code = self.codes.issue(conn, sub, "signup", now)
+                self._count_send(conn, username, "send_signup", now)
+        except sqlite3.IntegrityError:
+            raise UsernameExistsError() from None
+        log.info("user signed up", extra={"user_sub": sub})
+        delivery = self._deliver(row, "email", code, "signup")
+        return SignUpResult(username=username, user_sub=sub, confirmed=False, delivery=delivery)
+
+    def confirm_sign_up(self, username: str, code: str) -> None:
+        now = self._clock()
+        deferred = _Deferred()
+        try:
+            with self.store.write() as conn:
+                row = self._find(conn, username, alias=False)
+                if row is None:
+                    # The same answer as a wrong code: nothing says the user is unknown.
+                    deferred.error = CodeMismatchError()
+                elif row["status"] != UNCONFIRMED:
+                    deferred.error = NotAuthorizedError(
+                        "User cannot be confirmed. Current status is " + row["status"]
+                    )
+                else:
+                    check = self.codes.check(conn, row["sub"], "signup", code, now)
+                    deferred.error = self._code_error(check)
+                    if deferred.error is None:
+                        self.codes.consume(conn, row["sub"], "signup")
+                        conn.execute(
+                            "UPDATE users SET status = ?, email_verified = 1, updated_at = ? "
+                            "WHERE sub = ?",
+                            (CONFIRMED, now, row["sub"]),
+                        )
+        except sqlite3.IntegrityError:
+            # The partial unique index: another confirmed user verified this email first.
+            raise AliasExistsError() from None
+        if deferred.error is not None:
+            raise deferred.error
+        log.info("user confirmed", extra={"user_sub": row["sub"] if row else None})
+
+    def resend_confirmation_code(self, username: str) -> CodeDelivery:
+        now = self._clock()
+        code: str | None = None
+        with self.store.write() as conn:
+            allowed = self._count_send(conn, username, "send_signup", now)
+            row = self._find(conn, username, alias=False)
+            if allowed and row is not None and row["status"] == UNCONFIRMED:
+                code = self.codes.issue(conn, row["sub"], "signup", now)
+        if not allowed:
+            raise LimitExceededError(retry_after=3600)
+        if row is None:
+            return self._decoy_delivery(username)
+        if code is None:
+            # Already confirmed: nothing to send, and the answer looks the same.
+            return CodeDelivery("EMAIL", mask_email(row["email"]), "email")
+        return self._deliver(row, "email", code, "signup")
+
+    # ------------------------------------------------------------------ sign-in
+
+    def _locked_for(self, conn: sqlite3.Connection | None, subject: str, now: float) -> float:
+        query = "SELECT locked_until FROM sign_in_failures WHERE subject_key = ?"
+        row = (conn.execute(query, (subject,)).fetchone() if conn
+               else self.store.read_one(query, (subject,)))
+        return max(0.0, row["locked_until"] - now) if row else 0.0
+
+    def _record_failure(self, subject: str, now: float) -> None:
+        with self.store.write() as conn:
+            row = conn.execute(
+                "SELECT failures, last_failure_at FROM sign_in_failures WHERE subject_key = ?",
+                (subject,),
+            ).fetchone()
+            failures = 1
+            if row is not None and now - row["last_failure_at"] < LOCKOUT_FORGET_SECONDS:
+                failures = row["failures"] + 1
+            lock = 0.0
+            if failures > LOCKOUT_FREE_FAILURES:
+                lock = min(2.0 ** (failures - LOCKOUT_FREE_FAILURES - 1), LOCKOUT_MAX_SECONDS)
+            conn.execute(
+                "INSERT OR REPLACE INTO sign_in_failures VALUES (?, ?, ?, ?)",
+                (subject, failures, now + lock, now),
+            )
+        log.info("sign-in failed", extra={"failures": failures, "locked_seconds": lock})
+
+    def _clear_failures(self, subject: str) -> None:
+        with self.store.write() as conn:
+            conn.execute("DELETE FROM sign_in_failures WHERE subject_key = ?", (subject,))
+
+    def _raise_if_locked(self, subject: str, now: float) -> None:
+        wait = self._locked_for(None, subject, now)
+        if wait > 0:
+            raise TooManyFailedAttemptsError(
+                "Too many failed sign-in attempts. Wait before trying again.",
+                retry_after=math.ceil(wait),
+            )
+
+    def initiate_auth(self, username: str, password: str) -> AuthOutcome:
+        now = self._clock()
+        subject = _key(username)
+        self._raise_if_locked(subject, now)
+        row = self._find(None, username)
+        # Unknown users cost one hash too, and get the same answer as a wrong password.
+        if not self._hashing.verify(row["password_hash"] if row else None, password):
+            self._record_failure(subject, now)
+            raise NotAuthorizedError()
+        assert row is not None
+        self._clear_failures(subject)
+        if self._hashing.needs_rehash(row["password_hash"]):
+            self._set_password(row["sub"], password, keep_status=True)
+        if not row["enabled"]:
+            raise NotAuthorizedError("User is disabled.")
+        if row["status"] == UNCONFIRMED:
+            raise UserNotConfirmedError()
+        if row["status"] == RESET_REQUIRED:
+            raise PasswordResetRequiredError()
+        if row["status"] == FORCE_CHANGE_PASSWORD:
+            return self._challenge(row, "NEW_PASSWORD_REQUIRED")
+        return self._after_first_factor(row)
+
+    def _after_first_factor(self, row: sqlite3.Row) -> AuthOutcome:
+        if row["totp_enabled"]:
+            return self._challenge(row, "SOFTWARE_TOKEN_MFA")
+        if row["sms_mfa_enabled"] and row["phone_number_verified"]:
+            return self._challenge(row, "SMS_MFA")
+        return self._start_session(row)
+
+    def _challenge(self, row: sqlite3.Row, name: ChallengeName) -> Challenge:
+        session = secrets.token_urlsafe(48)
+        now = self._clock()
+        delivery = None
+        with self.store.write() as conn:
+            conn.execute("DELETE FROM challenges WHERE expires_at < ?", (now,))
+            conn.execute(
+                "INSERT INTO challenges (session_hash, user_sub, name, expires_at) "
+                "VALUES (?, ?, ?, ?)",
+                (_sha256(session), row["sub"], name, now + CHALLENGE_TTL_SECONDS),
+            )
+            if name == "SMS_MFA":
+                code = self.codes.issue(conn, row["sub"], "sms_mfa", now)
+        if name == "SMS_MFA":
+            delivery = self._deliver(row, "phone_number", code, "sms_mfa")
+        return Challenge(name=name, session=session, username=row["username"], delivery=delivery)
+
+    def _start_session(self, row: sqlite3.Row) -> TokenSet:
+        now = self._clock()
+        origin_jti = str(uuid.uuid4())
+        refresh = new_refresh_token()
+        with self.store.write() as conn:
+            conn.execute(
+                "INSERT INTO sessions (origin_jti, user_sub, refresh_hash, auth_time, expires_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (origin_jti, row["sub"], _sha256(refresh), int(now),
+                 now + REFRESH_TOKEN_TTL_SECONDS),
+            )
+        id_token, access_token = self._issuer.issue(
+            _token_user(row), origin_jti=origin_jti, auth_time=int(now)
+        )
+        log.info("user signed in", extra={"user_sub": row["sub"]})
+        return TokenSet(id_token, access_token, refresh, expires_in=ID_TOKEN_TTL_SECONDS)
+
+    def respond_to_challenge(
+        self, username: str, challenge: ChallengeName, session: str, responses: Mapping[str, str]
+    ) -> AuthOutcome:
+        now = self._clock()
+        deferred = _Deferred()
+        with self.store.write() as conn:
+            found = conn.execute(
+                "SELECT c.*, u.username_key FROM challenges c JOIN users u ON u.sub = c.user_sub "
+                "WHERE c.session_hash = ?",
+                (_sha256(session),),
+            ).fetchone()
+            owner = self._find(conn, username)
+            # A session is bound to the user and the challenge it was issued for.
+            if (
+                found is None
+                or found["expires_at"] < now
+                or found["attempts"] >= CHALLENGE_MAX_WRONG_CODES
+                or found["name"] != challenge
+                or owner is None
+                or owner["sub"] != found["user_sub"]
+            ):
+                raise NotAuthorizedError("Invalid session for the user, session is expired.")
+            row = self._by_sub(conn, found["user_sub"])
+        if challenge == "NEW_PASSWORD_REQUIRED":
+            new_password = responses.get("new_password") or ""
+            self._policy.check(new_password)
+            self._set_password(row["sub"], new_password)
+        else:
+            code = responses.get("code") or ""
+            with self.store.write() as conn:
+                if challenge == "SOFTWARE_TOKEN_MFA":
+                    deferred.error = self._check_totp(conn, row, code, now)
+                else:
+                    deferred.error = self._code_error(
+                        self.codes.check(conn, row["sub"], "sms_mfa", code, now)
+                    )
+                    if deferred.error is None:
+                        self.codes.consume(conn, row["sub"], "sms_mfa")
+                if deferred.error is not None:
+                    self._count_challenge_failure(conn, session)
+            if deferred.error is not None:
+                raise deferred.error
+        with self.store.write() as conn:
+            conn.execute("DELETE FROM challenges WHERE session_hash = ?", (_sha256(session),))
+            row = self._by_sub(conn, row["sub"])
+        if challenge == "NEW_PASSWORD_REQUIRED":
+            return self._after_first_factor(row)
+        return self._start_session(row)
+
+    @staticmethod
+    def _count_challenge_failure(conn: sqlite3.Connection, session: str) -> None:
+        # The session dies after a few wrong codes, so 3 minutes cannot be spent guessing.
+        conn.execute(
+            "UPDATE challenges SET attempts = attempts + 1 WHERE session_hash = ?",
+            (_sha256(session),),
+        )
+
+    def refresh(self, refresh_token: str, username: str | None) -> TokenSet:
+        now = self._clock()
+        with self.store.write() as conn:
+            found = conn.execute(
+                "SELECT s.origin_jti, s.auth_time, s.expires_at, s.revoked_at, u.* "
+                "FROM sessions s JOIN users u ON u.sub = s.user_sub WHERE s.refresh_hash = ?",
+                (_sha256(refresh_token),),
+            ).fetchone()
+        if (
+            found is None
+            or found["revoked_at"] is not None
+            or found["expires_at"] < now
+            or not found["enabled"]
+            or found["status"] not in _SIGNED_IN_STATES
+        ):
+            raise NotAuthorizedError("Invalid Refresh Token")
+        id_token, access_token = self._issuer.issue(
+            _token_user(found), origin_jti=found["origin_jti"], auth_time=found["auth_time"]
+        )
+        return TokenSet(id_token, access_token, None, expires_in=ID_TOKEN_TTL_SECONDS)
+
+    def _revoke_sessions(
+        self, conn: sqlite3.Connection, sub: str, now: float, keep: str | None = None
+    ) -> None:
+        conn.execute(
+            "UPDATE sessions SET revoked_at = ? WHERE user_sub = ? AND revoked_at IS NULL "
+            "AND origin_jti != ?",
+            (now, sub, keep or ""),
+        )
+
+    def global_sign_out(self, caller: Caller | None, refresh_token: str | None) -> None:
+        now = self._clock()
+        with self.store.write() as conn:
+            sub = caller.subject.sub if caller else None
+            if sub is None and refresh_token:
+                found = conn.execute(
+                    "SELECT user_sub FROM sessions WHERE refresh_hash = ?",
+                    (_sha256(refresh_token),),
+                ).fetchone()
+                sub = found["user_sub"] if found else None
+            if sub is not None:
+                self._revoke_sessions(conn, sub, now)
+        if sub is not None:
+            log.info("user signed out", extra={"user_sub": sub})
+
+    def check_subject(self, subject: TokenSubject) -> UserRecord:
+        row = self.store.read_one(
+            "SELECT u.*, s.revoked_at AS session_revoked_at FROM users u "
+            "JOIN sessions s ON s.user_sub = u.sub AND s.origin_jti = ? WHERE u.sub = ?",
+            (subject.origin_jti or "", subject.sub),
+        )
+        if row is None:
+            raise NotAuthorizedError("The session does not exist.")
+        if row["session_revoked_at"] is not None:
+            raise NotAuthorizedError("The session was signed out.")
+        if not row["enabled"]:
+            raise NotAuthorizedError("User is disabled.")
+        if row["status"] not in _SIGNED_IN_STATES:
+            raise NotAuthorizedError("The user must sign in again.")
+        return _record(row)
+
+    # ------------------------------------------------------------------ passwords
+
+    def _set_password(self, sub: str, password: str, *, keep_status: bool = False) -> None:
+        password_hash = self._hashing.hash(password)
+        with self.store.write() as conn:
+            if keep_status:
+                conn.execute(
+                    "UPDATE users SET password_hash = ? WHERE sub = ?", (password_hash, sub)
+                )
+            else:
+                conn.execute(
+                    "UPDATE users SET password_hash = ?, status = ?, updated_at = ? WHERE sub = ?",
+                    (password_hash, CONFIRMED, self._clock(), sub),
+                )
+
+    def forgot_password(self, username: str) -> CodeDelivery:
+        now = self._clock()
+        code: str | None = None
+        with self.store.write() as conn:
+            allowed = self._count_send(conn, username, "send_reset", now)
+            row = self._find(conn, username)
+            usable = row is not None and row["enabled"] and row["status"] in (
+                CONFIRMED, RESET_REQUIRED, FORCE_CHANGE_PASSWORD
+            )
+            if allowed and row is not None and usable:
+                code = self.codes.issue(conn, row["sub"], "reset", now)
+        if not allowed:
+            raise LimitExceededError(retry_after=3600)
+        if row is None or code is None:
+            return self._decoy_delivery(username)
+        return self._deliver(row, "email", code, "reset")
+
+    def confirm_forgot_password(self, username: str, code: str, password: str) -> None:
+        now = self._clock()
+        deferred = _Deferred()
+        with self.store.write() as conn:
+            row = self._find(conn, username)
+            if row is None:
+                deferred.error = CodeMismatchError()
+            else:
+                deferred.error = self._code_error(
+                    self.codes.check(conn, row["sub"], "reset", code, now)
+                )
+        if deferred.error is not None:
+            raise deferred.error
+        assert row is not None
+        # Checked after the code, and without using it up: a refused password can be retried.
+        self._policy.check(password)
+        password_hash = self._hashing.hash(password)
+        with self.store.write() as conn:
+            if self.codes.check(conn, row["sub"], "reset", code, now) is not CodeCheck.OK:
+                raise ExpiredCodeError()  # used by a concurrent request meanwhile
+            self.codes.consume(conn, row["sub"], "reset")
+            status = row["status"] if row["status"] == UNCONFIRMED else CONFIRMED
+            conn.execute(
+                "UPDATE users SET password_hash = ?, status = ?, updated_at = ? WHERE sub = ?",
+                (password_hash, status, now, row["sub"]),
+            )
+            conn.execute("DELETE FROM sign_in_failures WHERE subject_key IN (?, ?)",
+                         (_key(row["username"]), _key(row["email"] or "")))
+            self._revoke_sessions(conn, row["sub"], now)
+        log.info("password reset", extra={"user_sub": row["sub"]})
+
+    def change_password(self, caller: Caller, old_password: str, new_password: str) -> None:
+        row = self.store.read_one("SELECT * FROM users WHERE sub = ?", (caller.subject.sub,))
+        if row is None:
+            raise NotAuthorizedError()
+        if not self._hashing.verify(row["password_hash"], old_password):
+            self._record_failure(_key(row["username"]), self._clock())
+            raise NotAuthorizedError("Incorrect username or password.")
+        self._policy.check(new_password)
+        self._set_password(row["sub"], new_password)
+        with self.store.write() as conn:
+            self._revoke_sessions(conn, row["sub"], self._clock(), keep=caller.subject.origin_jti)
+
+    # ------------------------------------------------------------------ attributes
+
+    def get_user_attribute_verification_code(
+        self, caller: Caller, attribute: VerifiableAttribute
+    ) -> CodeDelivery:
+        now = self._clock()
+        purpose = f"verify_{attribute}"
+        with self.store.write() as conn:
+            row = self._by_sub(conn, caller.subject.sub)
+            if not row[attribute]:
+                raise InvalidParameterError(f"The user has no {attribute} to verify.")
+            if not self._count_send(conn, row["username"], purpose, now):
+                raise LimitExceededError(retry_after=3600)
+            code = self.codes.issue(conn, row["sub"], purpose, now)
+        return self._deliver(row, attribute, code, purpose)
+
+    def verify_user_attribute(
+        self, caller: Caller, attribute: VerifiableAttribute, code: str
+    ) -> None:
+        now = self._clock()
+        purpose = f"verify_{attribute}"
+        deferred = _Deferred()
+        try:
+            with self.store.write() as conn:
+                row = self._by_sub(conn, caller.subject.sub)
+                deferred.error = self._code_error(
+                    self.codes.check(conn, row["sub"], purpose, code, now)
+                )
+                if deferred.error is None:
+                    self.codes.consume(conn, row["sub"], purpose)
+                    conn.execute(
+                        f"UPDATE users SET {attribute}_verified = 1, updated_at = ? WHERE sub = ?",  # noqa: S608 - attribute is a Literal
+                        (now, row["sub"]),
+                    )
+        except sqlite3.IntegrityError:
+            raise AliasExistsError() from None
+        if deferred.error is not None:
+            raise deferred.error
+
+    def update_attributes(self, caller: Caller, attributes: UserAttributes) -> CodeDelivery | None:
+        """Change the email or phone; a changed value is unverified until confirmed."""
+        now = self._clock()
+        with self.store.write() as conn:
+            row = self._by_sub(conn, caller.subject.sub)
+            if attributes.email is not None and attributes.email != row["email"]:
+                conn.execute(
+                    "UPDATE users SET email = ?, email_key = ?, email_verified = 0, "
+                    "updated_at = ? WHERE sub = ?",
+                    (attributes.email, _key(attributes.email), now, row["sub"]),
+                )
+            if attributes.phone_number is not None and attributes.phone_number != row["phone_number"]:
+                conn.execute(
+                    "UPDATE users SET phone_number = ?, phone_number_verified = 0, "
+                    "sms_mfa_enabled = 0, updated_at = ? WHERE sub = ?",
+                    (attributes.phone_number, now, row["sub"]),
+                )
+        return None
+
+    # ------------------------------------------------------------------ TOTP
+
+    def _check_totp(
+        self, conn: sqlite3.Connection, row: sqlite3.Row, code: str, now: float
+    ) -> AppError | None:
+        secret = row["totp_secret"]
+        if not secret:
+            return NotAuthorizedError("Software token MFA is not set up.")
+        step = self.totp.match(secret, code, now, after_step=row["totp_last_step"])
+        if step is None:
+            return CodeMismatchError()
+        conn.execute("UPDATE users SET totp_last_step = ? WHERE sub = ?", (step, row["sub"]))
+        return None
+
+    def associate_software_token(self, caller: Caller) -> str:
+        secret, sealed = self.totp.new_secret()
+        with self.store.write() as conn:
+            conn.execute(
+                "UPDATE users SET totp_secret = ?, totp_enabled = 0, totp_last_step = 0 "
+                "WHERE sub = ? AND totp_enabled = 0",
+                (sealed, caller.subject.sub),
+            )
+            updated = conn.execute("SELECT changes()").fetchone()[0]
+        if not updated:
+            raise InvalidParameterError(
+                "Software token MFA is already on. Disable it before enrolling a new device."
+            )
+        return secret
+
+    def verify_software_token(self, caller: Caller, code: str) -> None:
+        now = self._clock()
+        with self.store.write() as conn:
+            row = self._by_sub(conn, caller.subject.sub)
+            if not row["totp_secret"]:
+                raise InvalidParameterError("Call /auth/mfa/totp/setup first.")
+            error = self._check_totp(conn, row, code, now)
+            if error is None:
+                conn.execute(
+                    "UPDATE users SET totp_enabled = 1, updated_at = ? WHERE sub = ?",
+                    (now, row["sub"]),
+                )
+        if error is not None:
+            raise error
+
+    def disable_software_token(self, caller: Caller, code: str) -> None:
+        now = self._clock()
+        with self.store.write() as conn:
+            row = self._by_sub(conn, caller.subject.sub)
+            if not row["totp_enabled"]:
+                raise InvalidParameterError("Software token MFA is not on.")
+            error = self._check_totp(conn, row, code, now)
+            if error is None:
+                conn.execute(
+                    "UPDATE users SET totp_enabled = 0, totp_secret = NULL, updated_at = ? "
+                    "WHERE sub = ?",
+                    (now, row["sub"]),
+                )
+        if error is not None:
+            raise error
+
+    def set_sms_mfa(self, caller: Caller, enabled: bool) -> None:
+        with self.store.write() as conn:
+            row = self._by_sub(conn, caller.subject.sub)
+            if enabled and not row["phone_number_verified"]:
+                raise InvalidParameterError("Verify a phone number before turning SMS MFA on.")
+            conn.execute(
+                "UPDATE users SET sms_mfa_enabled = ?, updated_at = ? WHERE sub = ?",
+                (int(enabled), self._clock(), row["sub"]),
+            )
+
+    def get_aws_credentials(self, id_token: str) -> AwsCredentials:
+        raise NotImplementedFeatureError(
+            "AWS credentials come from a Cognito identity pool, which the local user pool does "
+            "not have. Set AUTH_BACKEND=cognito and COGNITO_IDENTITY_POOL_ID to use this route."
+        )
+
+    # ------------------------------------------------------------------ operators
+
+    def _admin_row(self, username: str) -> sqlite3.Row:
+        row = self._find(None, username)
+        if row is None:
+            raise NotFoundError(f"No user named {username!r}.")
+        return row
+
+    def admin_list_users(self, limit: int = 60) -> list[UserRecord]:
+        rows = self.store.read(
+            "SELECT * FROM users ORDER BY created_at LIMIT ?", (limit,)
+        )
+        return [_record(row) for row in rows]
+
+    def admin_get_user(self, username: str) -> UserRecord:
+        return _record(self._admin_row(username))
+
+    def admin_create_user(
+        self, username: str, temporary_password: str, attributes: UserAttributes
+    ) -> UserRecord:
+        self._check_username(username)
+        self._policy.check(temporary_password)
+        password_hash = self._hashing.hash(temporary_password)
+        now = self._clock()
+        sub = str(uuid.uuid4())
+        try:
+            with self.store.write() as conn:
+                conn.execute(
+                    "INSERT INTO users (sub, username, username_key, email, email_key, "
+                    "email_verified, phone_number, password_hash, status, created_at, "
+                    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (sub, username, _key(username), attributes.email,
+                     _key(attributes.email) if attributes.email else None,
+                     int(attributes.email is not None), attributes.phone_number,
+                     password_hash, FORCE_CHANGE_PASSWORD, now, now),
+                )
+        except sqlite3.IntegrityError:
+            raise UsernameExistsError() from None
+        return self.admin_get_user(username)
+
+    def admin_confirm_sign_up(self, username: str) -> None:
+        row = self._admin_row(username)
+        try:
+            with self.store.write() as conn:
+                conn.execute(
+                    "UPDATE users SET status = ?, email_verified = 1, updated_at = ? "
+                    "WHERE sub = ? AND status = ?",
+                    (CONFIRMED, self._clock(), row["sub"], UNCONFIRMED),
+                )
+                self.codes.consume(conn, row["sub"], "signup")
+        except sqlite3.IntegrityError:
+            raise AliasExistsError() from None
+
+    def admin_set_enabled(self, username: str, enabled: bool) -> None:
+        row = self._admin_row(username)
+        with self.store.write() as conn:
+            conn.execute(
+                "UPDATE users SET enabled = ?, updated_at = ? WHERE sub = ?",
+                (int(enabled), self._clock(), row["sub"]),
+            )
+
+    def admin_delete_user(self, username: str) -> None:
+        row = self._admin_row(username)
+        with self.store.write() as conn:
+            conn.execute("DELETE FROM users WHERE sub = ?", (row["sub"],))
+
+    def admin_reset_user_password(self, username: str) -> None:
+        """Mark the credentials compromised: sign-in is refused until a password reset."""
+        row = self._admin_row(username)
+        now = self._clock()
+        with self.store.write() as conn:
+            conn.execute(
+                "UPDATE users SET status = ?, updated_at = ? WHERE sub = ?",
+                (RESET_REQUIRED, now, row["sub"]),
+            )
+            self._revoke_sessions(conn, row["sub"], now)
+            code = self.codes.issue(conn, row["sub"], "reset", now)
+        if row["email"]:
+            self._deliver(row, "email", code, "reset")
+
+    def link_external_user(
+        self, provider: str, provider_sub: str, email: str | None, email_verified: bool
+    ) -> TokenSet:
+        """Find or create `<provider>_<sub>` for a federated sign-in, then sign it in."""
+        username = f"{provider}_{provider_sub}"
+        now = self._clock()
+        identities = json.dumps([{"providerName": provider, "userId": provider_sub}])
+        with self.store.write() as conn:
+            row = self._find(conn, username, alias=False)
+            if row is None:
+                conn.execute(
+                    "INSERT INTO users (sub, username, username_key, email, email_key, "
+                    "email_verified, status, identities, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+                    (str(uuid.uuid4()), username, _key(username), email,
+                     _key(email) if email else None, EXTERNAL_PROVIDER, identities, now, now),
+                )
+            else:
+                conn.execute(
+                    "UPDATE users SET email = ?, email_key = ?, email_verified = 0, "
+                    "updated_at = ? WHERE sub = ?",
+                    (email, _key(email) if email else None, now, row["sub"]),
+                )
+            row = self._find(conn, username, alias=False)
+            assert row is not None
+            if email_verified:
+                # Verified only if no confirmed user already holds this email as an alias.
+                try:
+                    conn.execute("SAVEPOINT verify_email")
+                    conn.execute(
+                        "UPDATE users SET email_verified = 1 WHERE sub = ?", (row["sub"],)
+                    )
+                    conn.execute("RELEASE verify_email")
+                except sqlite3.IntegrityError:
+                    conn.execute("ROLLBACK TO verify_email")
+            row = self._find(conn, username, alias=False)
+        assert row is not None
+        if not row["enabled"]:
+            raise NotAuthorizedError("User is disabled.")
+        return self._start_session(row)
+

@@ -1,0 +1,93 @@
+"""`create_app(settings)`: the one place where the app is wired together.
+
+`app` at the bottom is what uvicorn (`app.main:app`) and the Lambda handler serve, built
+from the environment's settings. Building it opens nothing: backends are made on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+
+from app.auth.router import router as auth_router
+from app.content.router import router as content_router
+from app.errors import install_error_handlers
+from app.middleware import BodyGuard, SecurityHeaders
+from app.services import Services
+from app.settings import Settings, get_settings
+from app.system.router import router as system_router
+from app.web.router import router as web_router
+
+DESCRIPTION = """
+Sign-up, sign-in and API keys in front of a FastAPI app.
+
+Sign in with `POST /auth/signin`: the ID token comes back in the body and in the HttpOnly
+`token` cookie, which the docs' "Try it out" then sends. Cookie-authenticated writes also
+need the `X-CSRF-Token` header (the value of the `csrf_token` cookie).
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for `settings` (the environment's when omitted)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="authgate",
+        version="0.1.0",
+        description=DESCRIPTION,
+        swagger_ui_parameters={"withCredentials": True, "persistAuthorization": False},
+    )
+    app.state.settings = settings
+    app.state.services = Services(settings)
+
+    install_error_handlers(app)
+    app.include_router(auth_router)
+    app.include_router(content_router)
+    app.include_router(system_router)
+    app.include_router(web_router)
+
+    # Added innermost first: security headers wrap everything, CORS answers preflights
+    # before any check, and the body guard refuses what no route should read.
+    app.add_middleware(BodyGuard)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_allow_origins,
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["content-type", "x-csrf-token", "x-api-key", "authorization"],
+        max_age=600,
+    )
+    app.add_middleware(SecurityHeaders)
+    _name_cookie_scheme(app, settings.cookie_name)
+    return app
+
+
+def _name_cookie_scheme(app: FastAPI, cookie_name: str) -> None:
+    """Make the docs' cookie scheme name the configured cookie (COOKIE_NAME)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description,
+                routes=app.routes,
+            )
+            schemes = schema.get("components", {}).get("securitySchemes", {})
+            if "TokenCookie" in schemes:
+                schemes["TokenCookie"]["name"] = cookie_name
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _app_from_environment() -> FastAPI:
+    from app.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
+app = _app_from_environment()

@@ -1,0 +1,127 @@
+"""Request guards that run before routing, as pure ASGI middleware (no per-request task).
+
+`BodyGuard` answers a body that is not JSON with 415 and a body over the limit with 413,
+before any of it reaches a route: FastAPI would otherwise try to parse a form or buffer
+megabytes. `SecurityHeaders` adds the headers every response should carry.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import (
+    AppError,
+    InvalidParameterError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+    error_body,
+)
+
+MAX_BODY_BYTES = 64 * 1024  # The largest real body is a few hundred bytes.
+
+
+async def _send_error(send: Send, error: AppError) -> None:
+    body = json.dumps(error_body(error.code, error.message)).encode()
+    await send({
+        "type": "http.response.start",
+        "status": error.status_code,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ],
+    })
+    await send({"type": "http.response.body", "body": body})
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+class BodyGuard:
+    def __init__(self, app: ASGIApp, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        length_header = headers.get(b"content-length")
+        chunked = b"chunked" in headers.get(b"transfer-encoding", b"").lower()
+        try:
+            declared = int(length_header) if length_header is not None else None
+        except ValueError:
+            await _send_error(send, InvalidParameterError("Content-Length is not a number."))
+            return
+        has_body = chunked or bool(declared)
+        if declared is not None and declared > self.max_body_bytes:
+            await _send_error(send, PayloadTooLargeError(
+                f"The body is {declared} bytes; the limit is {self.max_body_bytes}."
+            ))
+            return
+        if has_body and not _is_json(headers.get(b"content-type", b"").decode("latin-1")):
+            await _send_error(send, UnsupportedMediaTypeError())
+            return
+        if not chunked:
+            await self.app(scope, receive, send)
+            return
+
+        # A chunked body has no declared size: read it here, up to the limit, then replay it.
+        chunks: list[bytes] = []
+        received = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.max_body_bytes:
+                await _send_error(send, PayloadTooLargeError(
+                    f"The body is over the limit of {self.max_body_bytes} bytes."
+                ))
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+class SecurityHeaders:
+    """`nosniff`, no framing and no referrer on every response."""
+
+    HEADERS = (
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"no-referrer"),
+    )
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

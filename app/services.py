@@ -1,0 +1,45 @@
+"""The app's collaborators, built from settings on first use and shared by requests.
+
+Nothing is built at import or at start-up: on Lambda a cold start that only serves
+`/health` never opens the pool or imports boto3.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from app.identity.factory import build_identity_provider, build_token_verifier
+from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.identity.provider import IdentityProvider
+    from app.tokens.verifier import CachingVerifier
+
+
+class Services:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._identity: IdentityProvider | None = None
+        self._verifier: CachingVerifier | None = None
+
+    @property
+    def identity(self) -> IdentityProvider:
+        if self._identity is None:
+            with self._lock:
+                if self._identity is None:
+                    self._identity = build_identity_provider(self.settings)
+        return self._identity
+
+    @property
+    def verifier(self) -> CachingVerifier:
+        if self._verifier is None:
+            from app.tokens.verifier import CachingVerifier
+
+            with self._lock:
+                if self._verifier is None:
+                    self._verifier = CachingVerifier(
+                        build_token_verifier(self.settings, self.identity)
+                    )
+        return self._verifier

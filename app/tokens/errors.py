@@ -1,0 +1,39 @@
+"""Why a token was refused.
+
+Each is a `NotAuthorizedError`, so a client only ever sees `401 NotAuthorized`; the name
+and message are for the logs, which say which check failed.
+"""
+
+from __future__ import annotations
+
+from app.errors import NotAuthorizedError
+
+CLIENT_MESSAGE = "The token is missing, invalid or expired. Sign in again."
+
+
+class TokenError(NotAuthorizedError):
+    default_message = CLIENT_MESSAGE
+
+
+class TokenMalformedError(TokenError):
+    pass
+
+
+class TokenAlgorithmError(TokenError):
+    pass
+
+
+class UnknownKeyError(TokenError):
+    pass
+
+
+class TokenSignatureError(TokenError):
+    pass
+
+
+class TokenExpiredError(TokenError):
+    pass
+
+
+class TokenClaimError(TokenError):
+    pass

@@ -1,0 +1,122 @@
+"""A JSON Web Key Set held in memory, refetched on an unknown `kid` at most once per cooldown.
+
+Modelled on aws-jwt-verify's `SimpleJwksCache`: keys are parsed once into key objects (the
+parse costs more than the signature check), a token naming an unknown key triggers one
+refetch, and a flood of made-up `kid`s cannot turn into a flood of fetches.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jose.backends.base import Key
+
+from app.tokens.errors import UnknownKeyError
+
+log = logging.getLogger(__name__)
+
+JwksFetcher = Callable[[], Mapping[str, Any]]
+
+
+def http_fetcher(url: str, timeout: float = 3.0) -> JwksFetcher:
+    """Fetch a JWKS over HTTPS with httpx, failing fast."""
+
+    def fetch() -> Mapping[str, Any]:
+        import httpx
+
+        response = httpx.get(url, timeout=timeout, follow_redirects=False)
+        response.raise_for_status()
+        document = response.json()
+        if not isinstance(document, dict):
+            raise ValueError("the JWKS is not a JSON object")
+        return document
+
+    return fetch
+
+
+class JwksCache:
+    """RSA signing keys by `kid`.
+
+    Args:
+        fetch: returns the JWKS document; None when the keys are only ever preloaded.
+        cooldown_seconds: the least time between two fetches.
+        preload: a JWKS document to start with (tests, and the embedded pool's own keys).
+    """
+
+    def __init__(
+        self,
+        fetch: JwksFetcher | None = None,
+        *,
+        cooldown_seconds: float = 30.0,
+        preload: Mapping[str, Any] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch = fetch
+        self._cooldown = cooldown_seconds
+        self._clock = clock
+        self._keys: dict[str, Key] = {}
+        self._lock = threading.Lock()
+        self._last_fetch: float | None = None
+        self.fetch_count = 0
+        if preload is not None:
+            self._load(preload)
+
+    def _load(self, document: Mapping[str, Any]) -> None:
+        from jose import jwk
+
+        keys: dict[str, Key] = {}
+        for entry in document.get("keys", []):
+            if not isinstance(entry, dict):
+                continue
+            kid = entry.get("kid")
+            # Only RSA signing keys for RS256 are ever used; anything else is ignored.
+            if (
+                not isinstance(kid, str)
+                or entry.get("kty") != "RSA"
+                or entry.get("alg", "RS256") != "RS256"
+                or entry.get("use", "sig") != "sig"
+            ):
+                continue
+            try:
+                keys[kid] = jwk.construct(entry, "RS256")
+            except Exception:
+                log.warning("ignoring a JWKS key that cannot be parsed", extra={"kid": kid})
+        if not keys:
+            raise ValueError("the JWKS holds no RSA signing key")
+        # The set is replaced, not merged: a key the issuer withdraws stops being trusted.
+        self._keys = keys
+
+    def key(self, kid: str) -> Key:
+        """The key for `kid`, refetching the set once per cooldown if it is unknown.
+
+        Raises:
+            UnknownKeyError: not in the set, even after a refetch (or the fetch failed).
+        """
+        found = self._keys.get(kid)
+        if found is not None:
+            return found
+        if self._fetch is None:
+            raise UnknownKeyError(f"unknown kid {kid[:40]!r}")
+        with self._lock:
+            found = self._keys.get(kid)
+            if found is not None:
+                return found
+            now = self._clock()
+            if self._last_fetch is not None and now - self._last_fetch < self._cooldown:
+                raise UnknownKeyError(f"unknown kid {kid[:40]!r}; refetch is cooling down")
+            self._last_fetch = now
+            self.fetch_count += 1
+            try:
+                self._load(self._fetch())
+            except Exception as exc:
+                log.warning("the JWKS could not be fetched", extra={"reason": repr(exc)[:200]})
+                raise UnknownKeyError("the JWKS could not be fetched") from exc
+        found = self._keys.get(kid)
+        if found is None:
+            raise UnknownKeyError(f"unknown kid {kid[:40]!r}")
+        return found

@@ -1,0 +1,183 @@
+"""`TokenVerifier`: checks a Cognito-style JWT, as aws-jwt-verify's `CognitoJwtVerifier` does.
+
+Issuer, client id and the token uses are constructor arguments, not options: a verifier
+cannot be built that forgets one. python-jose checks the signature with a key object
+parsed once by `JwksCache`; every claim is checked here, each failure with its own error.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
+
+from jose import jws
+from jose.exceptions import JOSEError
+
+from app.tokens.claims import Claims, TokenUse, username_of
+from app.tokens.errors import (
+    TokenAlgorithmError,
+    TokenClaimError,
+    TokenExpiredError,
+    TokenMalformedError,
+    TokenSignatureError,
+)
+from app.tokens.jwks import JwksCache
+
+MAX_TOKEN_LENGTH = 8192  # Cognito's tokens are 1-2 KB; more is an attack or a mistake.
+MAX_KID_LENGTH = 128
+
+
+def _b64decode_json(segment: str) -> Any:
+    padded = segment + "=" * (-len(segment) % 4)
+    return json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+
+
+class TokenVerifier:
+    """Verifies RS256 JWTs of one issuer and one app client.
+
+    Args:
+        issuers: accepted `iss` values.
+        client_id: the app client: `aud` of ID tokens, `client_id` of access tokens.
+        jwks: where the signing keys come from.
+        leeway_seconds: clock skew allowed on `exp` and `iat`.
+    """
+
+    def __init__(
+        self,
+        *,
+        issuers: Sequence[str],
+        client_id: str,
+        jwks: JwksCache,
+        leeway_seconds: int = 5,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not issuers or not client_id:
+            raise ValueError("a verifier needs its issuers and its client id")
+        self.issuers = frozenset(issuers)
+        self.client_id = client_id
+        self.jwks = jwks
+        self.leeway = leeway_seconds
+        self._clock = clock
+
+    def verify(self, token: str, token_uses: Collection[TokenUse]) -> Claims:
+        """Return the claims of a valid token whose `token_use` is one of `token_uses`.
+
+        Raises:
+            TokenError: the subclass names the check that failed.
+        """
+        if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2 or not token.isascii():
+            raise TokenMalformedError("not a compact JWS of a sane size")
+        try:
+            header = _b64decode_json(token.split(".", 1)[0])
+        except (ValueError, binascii.Error, UnicodeError) as exc:
+            raise TokenMalformedError("the header is not base64url JSON") from exc
+        if not isinstance(header, dict):
+            raise TokenMalformedError("the header is not a JSON object")
+        # Pinned before anything else: "none", HS256 (with the public key as the secret)
+        # and every other algorithm are refused whatever the key says.
+        if header.get("alg") != "RS256":
+            raise TokenAlgorithmError(f"alg {str(header.get('alg'))[:20]!r} is not RS256")
+        if "crit" in header:
+            raise TokenMalformedError("critical header extensions are not supported")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_LENGTH:
+            raise TokenMalformedError("missing or oversized kid")
+        key = self.jwks.key(kid)
+        try:
+            payload = jws.verify(token, key, algorithms=["RS256"])
+        except JOSEError as exc:
+            raise TokenSignatureError("signature verification failed") from exc
+        try:
+            claims = json.loads(payload)
+        except ValueError as exc:
+            raise TokenMalformedError("the payload is not JSON") from exc
+        if not isinstance(claims, dict):
+            raise TokenMalformedError("the payload is not a JSON object")
+        self._check_claims(claims, token_uses)
+        return claims
+
+    def _check_claims(self, claims: dict[str, Any], token_uses: Collection[TokenUse]) -> None:
+        now = self._clock()
+        exp, iat = claims.get("exp"), claims.get("iat")
+        if not isinstance(exp, int) or isinstance(exp, bool):
+            raise TokenClaimError("exp is missing or not a number")
+        if now > exp + self.leeway:
+            raise TokenExpiredError("the token has expired")
+        if not isinstance(iat, int) or isinstance(iat, bool):
+            raise TokenClaimError("iat is missing or not a number")
+        if iat > now + self.leeway:
+            raise TokenClaimError("iat is in the future")
+        nbf = claims.get("nbf")
+        if nbf is not None and (not isinstance(nbf, int) or nbf > now + self.leeway):
+            raise TokenClaimError("the token is not valid yet")
+        if claims.get("iss") not in self.issuers:
+            raise TokenClaimError("unexpected iss")
+        token_use = claims.get("token_use")
+        if token_use not in token_uses:
+            raise TokenClaimError(f"token_use {str(token_use)[:10]!r} is not accepted here")
+        if token_use == "id" and claims.get("aud") != self.client_id:
+            raise TokenClaimError("aud is not this app client")
+        if token_use == "access" and claims.get("client_id") != self.client_id:
+            raise TokenClaimError("client_id is not this app client")
+        if not isinstance(claims.get("sub"), str) or not isinstance(username_of(claims), str):
+            raise TokenClaimError("sub or username is missing")
+
+
+class VerifiedTokenCache:
+    """Recently verified tokens and their claims, so a token is verified once, not per request.
+
+    Bounded (oldest out first) and keyed by the token itself; an entry is only returned
+    until the token's `exp`. Whether the user still exists and is signed in is checked
+    on every request by the caller, not cached here.
+    """
+
+    def __init__(
+        self, maxsize: int = 4096, *, leeway_seconds: int = 5,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._entries: OrderedDict[tuple[str, frozenset[str]], Claims] = OrderedDict()
+        self._maxsize = maxsize
+        self._leeway = leeway_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def get(self, token: str, token_uses: Collection[TokenUse]) -> Claims | None:
+        key = (token, frozenset(token_uses))
+        claims = self._entries.get(key)
+        if claims is None:
+            return None
+        if self._clock() > claims["exp"] + self._leeway:
+            with self._lock:
+                self._entries.pop(key, None)
+            return None
+        return claims
+
+    def put(self, token: str, token_uses: Collection[TokenUse], claims: Claims) -> None:
+        with self._lock:
+            self._entries[(token, frozenset(token_uses))] = claims
+            while len(self._entries) > self._maxsize:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class CachingVerifier:
+    """A `TokenVerifier` behind a `VerifiedTokenCache`."""
+
+    def __init__(self, verifier: TokenVerifier, cache: VerifiedTokenCache | None = None) -> None:
+        self.verifier = verifier
+        self.cache = cache or VerifiedTokenCache(leeway_seconds=verifier.leeway)
+
+    def verify(self, token: str, token_uses: Collection[TokenUse]) -> Claims:
+        claims = self.cache.get(token, token_uses)
+        if claims is None:
+            claims = self.verifier.verify(token, token_uses)
+            self.cache.put(token, token_uses, claims)
+        return claims

@@ -1,0 +1,1 @@
+"""The browser frontend (static files, no build step)."""

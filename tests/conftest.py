@@ -1,0 +1,112 @@
+"""Fixtures every test may use: settings for a temporary pool, an in-process client, a
+real server process, and the outbox where the pool's messages land."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings, load_settings
+from tests.support.outbox import Outbox
+from tests.support.server import LiveServer
+from tests.support.smtp import SmtpServer
+from tests.support.users import AuthFlow
+
+# Settings come from these fixtures, never from the shell that runs the tests.
+for _name in list(os.environ):
+    if _name.startswith((
+        "AUTH_", "LOCAL_", "COGNITO_", "COOKIE_", "USAGE_", "MAIL_", "SMTP_", "CORS_",
+        "OUTBOX_", "PUBLIC_BASE_URL", "USER_CHECK_", "PASSWORD_", "LOG_LEVEL",
+    )):
+        del os.environ[_name]
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Settings for a pool in this test's temporary folder, with the outbox as mailer."""
+
+    def make(**overrides: Any) -> Settings:
+        base: dict[str, Any] = {
+            "local_pool_dir": tmp_path / "pool",
+            "mail_backend": "outbox",
+            "outbox_dir": tmp_path / "outbox",
+            "local_pool_issuer": "https://testserver",
+        }
+        return load_settings(**{**base, **overrides})
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, base_url="https://testserver") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def outbox(settings: Settings) -> Outbox:
+    return Outbox(settings.resolved_outbox_dir)
+
+
+@pytest.fixture
+def flow(client: TestClient, outbox: Outbox) -> AuthFlow:
+    return AuthFlow(client, outbox)
+
+
+def server_env(directory: Path, **extra: str) -> dict[str, str]:
+    return {
+        "AUTH_BACKEND": "local",
+        "LOCAL_POOL_DIR": str(directory / "pool"),
+        "MAIL_BACKEND": "outbox",
+        "OUTBOX_DIR": str(directory / "outbox"),
+        "LOCAL_POOL_ISSUER": "http://127.0.0.1",
+        **extra,
+    }
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    """Start real server processes on this test's pool; all are stopped afterwards."""
+    started: list[LiveServer] = []
+
+    def start(directory: Path = tmp_path, **env: str) -> LiveServer:
+        server = LiveServer(server_env(directory, **env), log_path=directory / "server.log")
+        started.append(server.start())
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server process shared by the tests that only need a working server."""
+    directory = tmp_path_factory.mktemp("live")
+    server = LiveServer(server_env(directory), log_path=directory / "server.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()

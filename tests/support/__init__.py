@@ -1,0 +1,1 @@
+"""Helpers the tests share: a real server process, the outbox, free ports."""
