@@ -197,6 +197,19 @@ class IdentityProvider(Protocol):
     ) -> None:
         ...
 
+    def update_user_attributes(
+        self, caller: Caller, attributes: UserAttributes
+    ) -> list[CodeDelivery]:
+        """Change the email or phone number; a changed one is unverified until confirmed.
+
+        A code is sent to each changed attribute, as Cognito does with auto-verification on.
+        """
+        ...
+
+    def set_sms_mfa(self, caller: Caller, enabled: bool) -> None:
+        """Turn SMS MFA on (needs a verified phone number) or off."""
+        ...
+
     def associate_software_token(self, caller: Caller) -> str:
         """Start TOTP enrolment; returns the base32 secret."""
         ...

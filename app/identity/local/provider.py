@@ -704,24 +704,39 @@ class LocalIdentityProvider:
         if deferred.error is not None:
             raise deferred.error
 
-    def update_attributes(self, caller: Caller, attributes: UserAttributes) -> CodeDelivery | None:
-        """Change the email or phone; a changed value is unverified until confirmed."""
+    def update_user_attributes(
+        self, caller: Caller, attributes: UserAttributes
+    ) -> list[CodeDelivery]:
         now = self._clock()
+        sent: list[tuple[str, str]] = []
         with self.store.write() as conn:
             row = self._by_sub(conn, caller.subject.sub)
             if attributes.email is not None and attributes.email != row["email"]:
+                # Unverified until confirmed, and so no sign-in alias meanwhile.
                 conn.execute(
                     "UPDATE users SET email = ?, email_key = ?, email_verified = 0, "
                     "updated_at = ? WHERE sub = ?",
                     (attributes.email, _key(attributes.email), now, row["sub"]),
                 )
-            if attributes.phone_number is not None and attributes.phone_number != row["phone_number"]:
+                sent.append(("email", self.codes.issue(conn, row["sub"], "verify_email", now)))
+            if (
+                attributes.phone_number is not None
+                and attributes.phone_number != row["phone_number"]
+            ):
                 conn.execute(
                     "UPDATE users SET phone_number = ?, phone_number_verified = 0, "
                     "sms_mfa_enabled = 0, updated_at = ? WHERE sub = ?",
                     (attributes.phone_number, now, row["sub"]),
                 )
-        return None
+                sent.append(
+                    ("phone_number",
+                     self.codes.issue(conn, row["sub"], "verify_phone_number", now))
+                )
+            row = self._by_sub(conn, caller.subject.sub)
+        return [
+            self._deliver(row, attribute, code, f"verify_{attribute}")
+            for attribute, code in sent
+        ]
 
     # ------------------------------------------------------------------ TOTP
 

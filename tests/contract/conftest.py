@@ -1,0 +1,66 @@
+"""The contract suite runs once per identity backend.
+
+A `Backend` is the app built for one backend plus what a test needs to play the user's
+part: where the codes arrive. Backends that cannot do something (moto does not check
+sign-up codes) say so in `capabilities`, and the few tests that need it are skipped for
+them, with Stubber tests in tests/identity/ covering the same on the Cognito side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+from tests.support.outbox import Outbox
+from tests.support.users import AuthFlow, TestUser
+
+
+@dataclass
+class Backend:
+    name: str
+    client: TestClient
+    confirmation_code: Callable[[TestUser], str]
+    reset_code: Callable[[TestUser], str]
+    capabilities: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def flow(self) -> AuthFlow:
+        return AuthFlow(self.client, self.confirmation_code)
+
+    def requires(self, capability: str) -> None:
+        if capability not in self.capabilities:
+            pytest.skip(f"the {self.name} backend cannot show this ({capability})")
+
+
+LOCAL_CAPABILITIES = frozenset({"checks_codes", "lockout", "alias_sign_in"})
+
+
+def local_backend(make_settings: Callable[..., Settings]) -> Iterator[Backend]:
+    settings = make_settings()
+    outbox = Outbox(settings.resolved_outbox_dir)
+    with TestClient(create_app(settings), base_url="https://testserver") as client:
+        yield Backend(
+            name="local",
+            client=client,
+            confirmation_code=lambda user: outbox.latest_code(user.email),
+            reset_code=lambda user: outbox.latest_code(user.email),
+            capabilities=LOCAL_CAPABILITIES,
+        )
+
+
+BACKENDS: dict[str, Callable[..., Iterator[Backend]]] = {"local": local_backend}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def backend(request: pytest.FixtureRequest, make_settings: Callable[..., Settings]) -> Iterator[Backend]:
+    yield from BACKENDS[request.param](make_settings)
+
+
+@pytest.fixture
+def user_flow(backend: Backend) -> AuthFlow:
+    return backend.flow
