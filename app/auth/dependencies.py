@@ -113,13 +113,14 @@ def authenticate(
     uses: tuple[TokenUse, ...] = ("id", "access")
     try:
         claims = services.verifier.verify(credential.token, uses)
+        if credential.source == "cookie" and request.method not in SAFE_METHODS:
+            require_csrf_token(request)
+        caller = Caller(token=credential.token, subject=subject_of(claims))
+        user = services.identity.check_subject(caller.subject)
     except TokenError as exc:
+        # One answer for every failed check; the log says which one failed.
         log.info("token refused", extra={"check": type(exc).__name__, "detail": exc.message})
         raise NotAuthorizedError(CLIENT_MESSAGE) from None
-    if credential.source == "cookie" and request.method not in SAFE_METHODS:
-        require_csrf_token(request)
-    caller = Caller(token=credential.token, subject=subject_of(claims))
-    user = services.identity.check_subject(caller.subject)
     return caller, user
 
 

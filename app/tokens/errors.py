@@ -37,3 +37,7 @@ class TokenExpiredError(TokenError):
 
 class TokenClaimError(TokenError):
     pass
+
+
+class TokenRevokedError(TokenError):
+    """The signature and claims hold, but the session behind them has ended."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,10 +28,14 @@ class TokenUser:
 class LocalTokenIssuer:
     """Signs ID and access tokens with the pool's RSA key (RS256, `kid` = thumbprint)."""
 
-    def __init__(self, keys: PoolKeys, *, issuer: str, client_id: str) -> None:
+    def __init__(
+        self, keys: PoolKeys, *, issuer: str, client_id: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._keys = keys
         self.issuer = issuer
         self.client_id = client_id
+        self._clock = clock
 
     def _sign(self, claims: dict[str, Any]) -> str:
         return jws.sign(
@@ -39,7 +44,7 @@ class LocalTokenIssuer:
 
     def issue(self, user: TokenUser, *, origin_jti: str, auth_time: int) -> tuple[str, str]:
         """Return an ID token and an access token for one session."""
-        now = int(time.time())
+        now = int(self._clock())
         event_id = str(uuid.uuid4())
         common = {
             "sub": user.sub,

@@ -60,6 +60,7 @@ from app.identity.provider import (
     mask_email,
     mask_phone,
 )
+from app.tokens.errors import TokenRevokedError
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +183,7 @@ class LocalIdentityProvider:
     def _issuer(self) -> LocalTokenIssuer:
         if self._token_issuer is None:
             self._token_issuer = LocalTokenIssuer(
-                self.keys, issuer=self.issuer, client_id=self.client_id
+                self.keys, issuer=self.issuer, client_id=self.client_id, clock=self._clock
             )
         return self._token_issuer
 
@@ -581,13 +582,13 @@ class LocalIdentityProvider:
             (subject.origin_jti or "", subject.sub),
         )
         if row is None:
-            raise NotAuthorizedError("The session does not exist.")
+            raise TokenRevokedError("no such session or user")
         if row["session_revoked_at"] is not None:
-            raise NotAuthorizedError("The session was signed out.")
+            raise TokenRevokedError("the session was signed out")
         if not row["enabled"]:
             raise NotAuthorizedError("User is disabled.")
         if row["status"] not in _SIGNED_IN_STATES:
-            raise NotAuthorizedError("The user must sign in again.")
+            raise TokenRevokedError(f"the user's status is {row['status']}")
         return _record(row)
 
     # ------------------------------------------------------------------ passwords

@@ -1,0 +1,73 @@
+"""The embedded pool in process, with a clock and a mailbox the tests control."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from app.identity.local.mailer import Message
+from app.identity.local.passwords import PasswordHashing
+from app.identity.local.provider import LocalIdentityProvider
+from app.identity.provider import Challenge, TokenSet, UserAttributes
+from tests.support.users import PASSWORD
+
+
+class Clock:
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class Mailbox:
+    messages: list[Message] = field(default_factory=list)
+
+    def send(self, message: Message) -> None:
+        self.messages.append(message)
+
+    def last_code(self, to: str) -> str:
+        return next(m.code for m in reversed(self.messages) if m.to == to)
+
+
+@dataclass
+class Pool:
+    provider: LocalIdentityProvider
+    clock: Clock
+    mailbox: Mailbox
+
+    def sign_up(self, username: str, email: str | None = None, **attributes: str) -> str:
+        email = email or f"{username}@example.com"
+        self.provider.sign_up(username, PASSWORD, UserAttributes(email=email, **attributes))
+        return email
+
+    def confirmed(self, username: str, email: str | None = None) -> str:
+        email = self.sign_up(username, email)
+        self.provider.confirm_sign_up(username, self.mailbox.last_code(email))
+        return email
+
+    def tokens(self, username: str, password: str = PASSWORD) -> TokenSet:
+        outcome = self.provider.initiate_auth(username, password)
+        assert isinstance(outcome, TokenSet), outcome
+        return outcome
+
+    def challenge(self, username: str, password: str = PASSWORD) -> Challenge:
+        outcome = self.provider.initiate_auth(username, password)
+        assert isinstance(outcome, Challenge), outcome
+        return outcome
+
+
+@pytest.fixture
+def pool(tmp_path: Path) -> Pool:
+    clock, mailbox = Clock(), Mailbox()
+    provider = LocalIdentityProvider(
+        tmp_path / "pool", issuer="https://pool.test", mailer=mailbox, clock=clock,
+        hashing=PasswordHashing(),
+    )
+    return Pool(provider, clock, mailbox)

@@ -1,0 +1,85 @@
+"""`python -m app users ...` on the local pool, as an operator runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.identity.provider import UserAttributes
+from app.main import create_app
+from app.settings import Settings
+
+REPO = Path(__file__).parents[1]
+
+
+@pytest.fixture
+def cli(settings: Settings):  # type: ignore[no-untyped-def]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LOCAL_POOL_DIR": str(settings.local_pool_dir),
+        "MAIL_BACKEND": "outbox",
+        "OUTBOX_DIR": str(settings.resolved_outbox_dir),
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "app", *args], cwd=REPO, env=env,
+            capture_output=True, text=True, check=False,
+        )
+
+    return run
+
+
+def test_users_list_reads_like_the_cognito_console(cli, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    assert "No users yet" in cli("users", "list").stdout
+    identity = create_app(settings).state.services.identity
+    identity.sign_up("carol", "Correct-Horse-7-Battery", UserAttributes(email="carol@example.com"))
+    identity.admin_confirm_sign_up("carol")
+    identity.sign_up("dave", "Correct-Horse-7-Battery", UserAttributes(email="dave@example.com"))
+
+    lines = cli("users", "list").stdout.splitlines()
+    assert lines[0].split("  ")[0] == "User name"
+    assert [h.strip() for h in lines[0].split("  ") if h.strip()] == [
+        "User name", "Email", "Email verified", "Confirmation status", "Status"]
+    assert lines[2].split() == ["carol", "carol@example.com", "Yes", "Confirmed", "Enabled"]
+    assert lines[3].split() == ["dave", "dave@example.com", "No", "Unconfirmed", "Enabled"]
+
+    listed = json.loads(cli("users", "list", "--json").stdout)
+    assert [u["username"] for u in listed] == ["carol", "dave"]
+
+
+def test_confirm_disable_enable_delete(cli, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    identity = create_app(settings).state.services.identity
+    identity.sign_up("erin", "Correct-Horse-7-Battery", UserAttributes(email="erin@example.com"))
+    assert cli("users", "confirm", "erin").returncode == 0
+    assert identity.admin_get_user("erin").status == "CONFIRMED"
+    assert cli("users", "disable", "erin").returncode == 0
+    assert identity.admin_get_user("erin").enabled is False
+    assert cli("users", "enable", "erin").returncode == 0
+    assert json.loads(cli("users", "show", "erin", "--json").stdout)["enabled"] is True
+
+    refused = cli("users", "delete", "erin")
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    assert cli("users", "delete", "erin", "--yes").returncode == 0
+    missing = cli("users", "show", "erin")
+    assert missing.returncode == 1 and "No user named 'erin'" in missing.stderr
+
+
+def test_create_prints_a_temporary_password(cli) -> None:  # type: ignore[no-untyped-def]
+    created = json.loads(cli("users", "create", "frank", "--email", "f@example.com",
+                             "--json").stdout)
+    assert created["status"] == "FORCE_CHANGE_PASSWORD"
+    assert len(created["temporary_password"]) >= 12
+
+
+def test_wrong_settings_exit_2_naming_the_variable(cli) -> None:  # type: ignore[no-untyped-def]
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "users", "list"], cwd=REPO, capture_output=True,
+        text=True, env={"PATH": "/usr/bin:/bin", "AUTH_BACKEND": "ldap"}, check=False,
+    )
+    assert result.returncode == 2
+    assert "AUTH_BACKEND" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,120 @@
+"""The Lambda entry: Mangum over the app, fed API Gateway events from the SAM CLI."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from mangum import Mangum
+
+from app.main import create_app
+from app.settings import Settings
+from tests.support.users import PASSWORD, AuthFlow
+
+EVENTS = Path(__file__).parent / "fixtures" / "events"
+
+
+def event(name: str, **changes: Any) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    return {**copy.deepcopy(loaded), **changes}
+
+
+class Context:
+    function_name = "authgate"
+    aws_request_id = "req-1"
+
+
+@pytest.fixture
+def handler(settings: Settings) -> Mangum:
+    return Mangum(create_app(settings), lifespan="off")
+
+
+def _json_body(payload: dict[str, str]) -> str:
+    return base64.b64encode(json.dumps(payload).encode()).decode()
+
+
+class TestRestApiV1:
+    def test_sign_in_returns_every_cookie_and_the_stage_path(
+        self, handler: Mangum, flow: AuthFlow
+    ) -> None:
+        user = flow.confirmed_user()
+        sign_in = event("rest_v1_post_signin.json", body=_json_body(
+            {"username": user.username, "password": PASSWORD}))
+        sign_in["headers"]["Content-Type"] = "application/json"
+        sign_in["multiValueHeaders"]["Content-Type"] = ["application/json"]
+
+        response = handler(sign_in, Context())
+        assert response["statusCode"] == 200, response["body"]
+        cookies = response["multiValueHeaders"]["set-cookie"]
+        assert sorted(c.split("=", 1)[0] for c in cookies) == [
+            "access_token", "csrf_token", "refresh_token", "token"]
+        # The browser sees /prod/...: cookie paths carry the stage.
+        by_name = {c.split("=", 1)[0]: c for c in cookies}
+        assert "Path=/prod;" in by_name["token"]
+        assert "Path=/prod/auth;" in by_name["access_token"]
+        assert json.loads(response["body"])["message"] == "Auth successful"
+
+    def test_protected_with_the_cookie_and_without(self, handler: Mangum, flow: AuthFlow) -> None:
+        user = flow.confirmed_user()
+        token = flow.sign_in(user).json()["token"]
+        call = event("rest_v1_get_protected.json")
+        call["headers"]["Cookie"] = f"token={token}"
+        call["multiValueHeaders"]["Cookie"] = [f"token={token}"]
+        allowed = handler(call, Context())
+        assert allowed["statusCode"] == 200
+        assert json.loads(allowed["body"])["username"] == user.username
+
+        anonymous = handler(event("rest_v1_get_protected.json"), Context())
+        assert anonymous["statusCode"] == 401
+        assert json.loads(anonymous["body"])["error"] == "NotAuthorized"
+
+
+class TestHttpApiV2:
+    def test_sign_in_cookies_come_back_in_the_cookies_list(
+        self, handler: Mangum, flow: AuthFlow
+    ) -> None:
+        user = flow.confirmed_user()
+        sign_in = event("http_v2_post_signin.json", body=_json_body(
+            {"username": user.username, "password": PASSWORD}), cookies=[])
+        sign_in["headers"]["content-type"] = "application/json"
+        response = handler(sign_in, Context())
+        assert response["statusCode"] == 200, response["body"]
+        assert sorted(c.split("=", 1)[0] for c in response["cookies"]) == [
+            "access_token", "csrf_token", "refresh_token", "token"]
+
+        token = next(c for c in response["cookies"] if c.startswith("token="))
+        call = event("http_v2_get_protected.json", cookies=[token.split(";")[0]])
+        protected = handler(call, Context())
+        assert protected["statusCode"] == 200
+        assert json.loads(protected["body"])["username"] == user.username
+
+
+def test_the_module_builds_from_the_environment(tmp_path: Path) -> None:
+    """`app.handler.handler` imports with only environment settings, and boto3 stays out."""
+    script = (
+        "import sys, app.handler as h; "
+        "assert callable(h.handler); "
+        "assert 'boto3' not in sys.modules, 'the local path must not import boto3'; "
+        "print('ok')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=Path(__file__).parents[1], capture_output=True,
+        text=True, env={"PATH": "", "LOCAL_POOL_DIR": str(tmp_path / "pool")}, check=False,
+    )
+    assert result.stdout.strip() == "ok", result.stderr
+    assert not (tmp_path / "pool").exists(), "importing must not open the pool"
+
+
+def test_health_through_the_handler(handler: Mangum, client: TestClient) -> None:
+    health = event("http_v2_get_protected.json", rawPath="/health", cookies=[])
+    health["requestContext"]["http"]["path"] = "/health"
+    response = handler(health, Context())
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == {"status": "ok"}
