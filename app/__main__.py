@@ -12,7 +12,6 @@ import secrets
 import string
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from typing import Any
 
 from app.errors import AppError
@@ -85,7 +84,7 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     if action == "list":
         users = identity.admin_list_users(limit=args.limit)
         if args.json:
-            print(json.dumps([asdict(user) for user in users], default=str))
+            print(json.dumps([user._asdict() for user in users], default=str))
         elif not users:
             print("No users yet. Sign up through POST /auth/signup or `users create`.")
         else:
@@ -97,9 +96,9 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     if action == "show":
         user = identity.admin_get_user(args.username)
         if args.json:
-            print(json.dumps(asdict(user), default=str))
+            print(json.dumps(user._asdict(), default=str))
         else:
-            for key, value in asdict(user).items():
+            for key, value in user._asdict().items():
                 print(f"{key:22} {value}")
         return 0
     if action == "create":
@@ -109,7 +108,7 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
             UserAttributes(email=args.email, phone_number=args.phone_number),
         )
         if args.json:
-            print(json.dumps({**asdict(user), "temporary_password": password}, default=str))
+            print(json.dumps({**user._asdict(), "temporary_password": password}, default=str))
         else:
             print(f"Created {user.username}. Temporary password: {password}")
             print("They must choose a new password at their first sign-in.")

@@ -6,16 +6,14 @@ from the environment's settings. Building it opens nothing: backends are made on
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.utils import get_openapi
 
 from app.auth.router import router as auth_router
 from app.content.router import router as content_router
 from app.errors import install_error_handlers
 from app.middleware import BodyGuard, SecurityHeaders
+from app.openapi import install_openapi
 from app.services import Services
 from app.settings import Settings, get_settings
 from app.system.router import router as system_router
@@ -60,26 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_age=600,
     )
     app.add_middleware(SecurityHeaders)
-    _name_cookie_scheme(app, settings.cookie_name)
+    install_openapi(app, cookie_name=settings.cookie_name, extra_schemes={})
     return app
-
-
-def _name_cookie_scheme(app: FastAPI, cookie_name: str) -> None:
-    """Make the docs' cookie scheme name the configured cookie (COOKIE_NAME)."""
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title, version=app.version, description=app.description,
-                routes=app.routes,
-            )
-            schemes = schema.get("components", {}).get("securitySchemes", {})
-            if "TokenCookie" in schemes:
-                schemes["TokenCookie"]["name"] = cookie_name
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _app_from_environment() -> FastAPI:

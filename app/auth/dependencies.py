@@ -6,7 +6,6 @@ checks CSRF on cookie-authenticated writes. Routes take the `CurrentUser` or
 `AccountCaller` alias.
 """
 
-from __future__ import annotations
 
 import logging
 from dataclasses import dataclass

@@ -4,9 +4,6 @@ Path operations are plain `def`: backends block (Argon2, SQLite, boto3), so Fast
 them in its thread pool and the event loop stays free.
 """
 
-from __future__ import annotations
-
-from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
@@ -28,15 +25,11 @@ from app.auth.dependencies import (
     read_credential,
 )
 from app.errors import AppError, CsrfFailedError, NotAuthorizedError
+from app.openapi import error_responses
 from app.identity.provider import AuthOutcome, Caller, Challenge, UserAttributes
 from app.tokens.claims import username_of
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-
-
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the error statuses a route can answer with."""
-    return {code: {"model": schemas.ErrorResponse} for code in (*codes, 422)}
 
 
 def _sign_in_answer(
@@ -59,7 +52,7 @@ def _no_store(response: Response) -> None:
 
 @router.post(
     "/signup", name="auth:sign_up", status_code=status.HTTP_201_CREATED,
-    response_model=schemas.SignUpResponse, responses=_errors(400, 409, 429),
+    response_model=schemas.SignUpResponse, openapi_extra=error_responses(400, 409, 429),
 )
 def sign_up(body: schemas.SignUpRequest, identity: IdentityDep) -> schemas.SignUpResponse:
     """Create an account; a 6-digit code goes to the email."""
@@ -75,7 +68,7 @@ def sign_up(body: schemas.SignUpRequest, identity: IdentityDep) -> schemas.SignU
 
 @router.post(
     "/confirm_signup", name="auth:confirm_sign_up",
-    response_model=schemas.ConfirmSignUpResponse, responses=_errors(400, 401, 409, 429),
+    response_model=schemas.ConfirmSignUpResponse, openapi_extra=error_responses(400, 401, 409, 429),
 )
 def confirm_sign_up(
     body: schemas.ConfirmSignUpRequest, identity: IdentityDep
@@ -89,7 +82,7 @@ def confirm_sign_up(
 
 @router.post(
     "/resend_code", name="auth:resend_code",
-    response_model=schemas.DeliveryResponse, responses=_errors(429),
+    response_model=schemas.DeliveryResponse, openapi_extra=error_responses(429),
 )
 def resend_code(body: schemas.UsernameRequest, identity: IdentityDep) -> schemas.DeliveryResponse:
     """Send a new sign-up code (the same answer whether or not the user exists)."""
@@ -100,7 +93,7 @@ def resend_code(body: schemas.UsernameRequest, identity: IdentityDep) -> schemas
 @router.post(
     "/signin", name="auth:sign_in",
     response_model=schemas.SignInResponse | schemas.ChallengeResponse,
-    responses=_errors(401, 403, 429, 503),
+    openapi_extra=error_responses(401, 403, 429, 503),
 )
 def sign_in(
     body: schemas.SignInRequest, request: Request, response: Response,
@@ -119,7 +112,7 @@ def sign_in(
 @router.post(
     "/signin/challenge", name="auth:respond_to_challenge",
     response_model=schemas.SignInResponse | schemas.ChallengeResponse,
-    responses=_errors(400, 401, 429),
+    openapi_extra=error_responses(400, 401, 429),
 )
 def respond_to_challenge(
     body: schemas.ChallengeRequest, request: Request, response: Response,
@@ -134,7 +127,7 @@ def respond_to_challenge(
 
 @router.post(
     "/refresh", name="auth:refresh",
-    response_model=schemas.SignInResponse, responses=_errors(401, 403),
+    response_model=schemas.SignInResponse, openapi_extra=error_responses(401, 403),
 )
 def refresh(
     request: Request, response: Response, services: ServicesDep, cookies: CookiePolicyDep
@@ -198,7 +191,7 @@ def _has_auth_cookies(request: Request, cookies: CookiePolicyDep) -> bool:
 
 @router.post(
     "/signout", name="auth:sign_out",
-    response_model=schemas.MessageResponse, responses=_errors(403),
+    response_model=schemas.MessageResponse, openapi_extra=error_responses(403),
 )
 def sign_out(
     request: Request, response: Response, services: ServicesDep, cookies: CookiePolicyDep
@@ -211,7 +204,7 @@ def sign_out(
 
 @router.get(
     "/signout", name="auth:sign_out_get",
-    response_model=schemas.MessageResponse, responses=_errors(403),
+    response_model=schemas.MessageResponse, openapi_extra=error_responses(403),
 )
 def sign_out_get(
     request: Request, response: Response, services: ServicesDep, cookies: CookiePolicyDep
@@ -224,7 +217,7 @@ def sign_out_get(
 
 @router.get(
     "/current_user", name="auth:read_current_user",
-    response_model=schemas.CurrentUserResponse, responses=_errors(401),
+    response_model=schemas.CurrentUserResponse, openapi_extra=error_responses(401),
 )
 def read_current_user(user: CurrentUser, response: Response) -> schemas.CurrentUserResponse:
     """The signed-in user's attributes."""

@@ -1,6 +1,5 @@
 """Bodies of the auth API (SPEC §2)."""
 
-from __future__ import annotations
 
 from typing import Annotated, Literal
 
@@ -18,18 +17,13 @@ Email = Annotated[
 PhoneNumber = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{1,14}$")]
 
 
-class ErrorResponse(BaseModel):
-    error: str = Field(examples=["NotAuthorized"])
-    message: str = Field(examples=["Incorrect username or password."])
-
-
 class Delivery(BaseModel):
     medium: Literal["EMAIL", "SMS"]
     destination: str = Field(examples=["u***@e***"])
     attribute: Literal["email", "phone_number"]
 
     @classmethod
-    def of(cls, delivery: CodeDelivery) -> Delivery:
+    def of(cls, delivery: CodeDelivery) -> "Delivery":
         return cls(medium=delivery.medium, destination=delivery.destination,
                    attribute=delivery.attribute)
 
@@ -100,7 +94,7 @@ class ChallengeRequest(BaseModel):
     new_password: Password | None = None
 
     @model_validator(mode="after")
-    def _answer_present(self) -> ChallengeRequest:
+    def _answer_present(self) -> "ChallengeRequest":
         field = "new_password" if self.challenge == "NEW_PASSWORD_REQUIRED" else "code"
         if not getattr(self, field):
             raise ValueError(f"{self.challenge} is answered with {field}")
@@ -118,7 +112,7 @@ class CurrentUserResponse(BaseModel):
     mfa_enabled: bool
 
     @classmethod
-    def of(cls, user: UserRecord) -> CurrentUserResponse:
+    def of(cls, user: UserRecord) -> "CurrentUserResponse":
         return cls(
             username=user.username, sub=user.sub, email=user.email,
             email_verified=user.email_verified, phone_number=user.phone_number,

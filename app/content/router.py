@@ -1,12 +1,11 @@
 """The app API (SPEC §3): what the auth is in front of."""
 
-from __future__ import annotations
 
 from fastapi import APIRouter
 from pydantic import BaseModel
 
 from app.auth.dependencies import CurrentUser
-from app.auth.schemas import ErrorResponse
+from app.openapi import error_responses
 
 router = APIRouter(tags=["app"])
 
@@ -28,7 +27,7 @@ async def read_public() -> PublicResponse:
 
 @router.get(
     "/protected", name="app:read_protected", response_model=ProtectedResponse,
-    responses={401: {"model": ErrorResponse}},
+    openapi_extra=error_responses(401),
 )
 def read_protected(user: CurrentUser) -> ProtectedResponse:
     """Only a signed-in user may call this (the `token` cookie or a Bearer token)."""

@@ -1,6 +1,5 @@
 """`/health` and `/.well-known/jwks.json`."""
 
-from __future__ import annotations
 
 from typing import Any
 

@@ -1,6 +1,5 @@
 """The browser frontend: one page and its static files, served by the app itself."""
 
-from __future__ import annotations
 
 from pathlib import Path
 
