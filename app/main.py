@@ -41,8 +41,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = Services(settings)
 
     install_error_handlers(app)
-    app.include_router(auth_router)
+    # Routes are matched in order: the app API, the hottest paths, goes first.
     app.include_router(content_router)
+    app.include_router(auth_router)
     app.include_router(system_router)
     app.include_router(web_router)
 

@@ -12,6 +12,9 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.security.base import SecurityBase
+
+from app.auth.dependencies import bearer_scheme, token_cookie_scheme
 
 ERROR_SCHEMA = {
     "title": "ErrorResponse",
@@ -40,14 +43,24 @@ _REASONS = {
 }
 
 
-def error_responses(*statuses: int) -> dict[str, Any]:
-    """`openapi_extra` documenting the error statuses a route answers with (and 422)."""
+# Either scheme signs a caller in; listed as alternatives, as OpenAPI means a list.
+SIGNED_IN = [{"TokenCookie": []}, {"BearerToken": []}]
+
+
+def error_responses(*statuses: int, signed_in: bool = False) -> dict[str, Any]:
+    """`openapi_extra` documenting the error statuses a route answers with (and 422).
+
+    `signed_in` also marks the operation as needing the token cookie or a Bearer token.
+    """
     ref = {"$ref": "#/components/schemas/ErrorResponse"}
-    return {"responses": {
+    extra: dict[str, Any] = {"responses": {
         str(status): {"description": _REASONS[status],
                       "content": {"application/json": {"schema": ref}}}
         for status in sorted({*statuses, 422})
     }}
+    if signed_in:
+        extra["security"] = SIGNED_IN
+    return extra
 
 
 def install_openapi(app: FastAPI, *, cookie_name: str, extra_schemes: dict[str, Any]) -> None:
@@ -62,10 +75,15 @@ def install_openapi(app: FastAPI, *, cookie_name: str, extra_schemes: dict[str, 
             components = schema.setdefault("components", {})
             components.setdefault("schemas", {})["ErrorResponse"] = ERROR_SCHEMA
             schemes = components.setdefault("securitySchemes", {})
-            if "TokenCookie" in schemes:
-                schemes["TokenCookie"]["name"] = cookie_name
+            schemes["TokenCookie"] = {**_scheme(token_cookie_scheme), "name": cookie_name}
+            schemes["BearerToken"] = _scheme(bearer_scheme)
             schemes.update(extra_schemes)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _scheme(security: SecurityBase) -> dict[str, Any]:
+    document: dict[str, Any] = security.model.model_dump(by_alias=True, exclude_none=True)
+    return document

@@ -32,6 +32,14 @@ class Services:
                     self._identity = build_identity_provider(self.settings)
         return self._identity
 
+    async def ready_verifier(self) -> CachingVerifier:
+        """The verifier, built in a worker thread the first time (it reads key files)."""
+        if self._verifier is not None:
+            return self._verifier
+        from starlette.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(lambda: self.verifier)
+
     @property
     def verifier(self) -> CachingVerifier:
         if self._verifier is None:

@@ -1,9 +1,13 @@
 """Who is calling: credentials from the `token` cookie or a Bearer header, verified and checked.
 
-The chain is small steps: `read_credential` finds the token, `require_caller` verifies it
-and asks the backend whether its user still exists, is enabled and is signed in, and
-checks CSRF on cookie-authenticated writes. Routes take the `CurrentUser` or
-`AccountCaller` alias.
+The chain is small steps: `read_credential` finds the token, `authenticate` verifies it,
+checks CSRF on cookie-authenticated writes and asks the backend whether its user still
+exists, is enabled and is signed in. Routes take the `CurrentUser` or `AccountCaller`
+alias.
+
+Everything here is `async`: a request whose token and session were checked recently is
+answered from memory on the event loop, with no hop to the thread pool; only a first
+sight of a token or an expired check goes to a thread, where blocking is allowed.
 """
 
 
@@ -11,8 +15,9 @@ import logging
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import Depends, Request, Security
-from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import APIKeyCookie, HTTPBearer
 
 from app.auth.cookies import ACCESS_COOKIE, CookiePolicy, DuplicateCookieError, read_cookie
 from app.auth.csrf import SAFE_METHODS, require_csrf_token
@@ -25,8 +30,9 @@ from app.tokens.errors import CLIENT_MESSAGE, TokenError
 
 log = logging.getLogger(__name__)
 
-# Declared for the OpenAPI docs (and their "Authorize" button); the values are read below,
-# from the raw headers, so that duplicates can be refused.
+# The schemes the OpenAPI docs show (and their "Authorize" button offers); `app.openapi`
+# publishes them. The values are read below from the raw headers, so that duplicates can
+# be refused.
 token_cookie_scheme = APIKeyCookie(
     name="token", auto_error=False, scheme_name="TokenCookie",
     description="The ID token, set as an HttpOnly cookie by sign-in.",
@@ -37,7 +43,7 @@ bearer_scheme = HTTPBearer(
 )
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -45,21 +51,21 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_settings_dep(services: ServicesDep) -> Settings:
+async def get_settings_dep(services: ServicesDep) -> Settings:
     return services.settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def get_identity_provider(services: ServicesDep) -> IdentityProvider:
+async def get_identity_provider(services: ServicesDep) -> IdentityProvider:
     return services.identity
 
 
 IdentityDep = Annotated[IdentityProvider, Depends(get_identity_provider)]
 
 
-def get_cookie_policy(settings: SettingsDep) -> CookiePolicy:
+async def get_cookie_policy(settings: SettingsDep) -> CookiePolicy:
     return CookiePolicy(
         token_name=settings.cookie_name,
         secure=settings.cookie_secure,
@@ -103,7 +109,7 @@ def read_credential(
     return Credential(token, "cookie") if token else None
 
 
-def authenticate(
+async def authenticate(
     request: Request, services: Services, credential: Credential | None
 ) -> tuple[Caller, UserRecord]:
     """Verify a credential and check its user; CSRF on cookie-authenticated writes."""
@@ -111,11 +117,16 @@ def authenticate(
         raise NotAuthorizedError(CLIENT_MESSAGE)
     uses: tuple[TokenUse, ...] = ("id", "access")
     try:
-        claims = services.verifier.verify(credential.token, uses)
+        verifier = await services.ready_verifier()
+        claims = verifier.cache.get(credential.token, uses)
+        if claims is None:  # first sight: may parse keys or fetch the JWKS
+            claims = await run_in_threadpool(verifier.verify, credential.token, uses)
         if credential.source == "cookie" and request.method not in SAFE_METHODS:
             require_csrf_token(request)
         caller = Caller(token=credential.token, subject=subject_of(claims))
-        user = services.identity.check_subject(caller.subject)
+        user = services.identity.cached_subject(caller.subject)
+        if user is None:
+            user = await run_in_threadpool(services.identity.check_subject, caller.subject)
     except TokenError as exc:
         # One answer for every failed check; the log says which one failed.
         log.info("token refused", extra={"check": type(exc).__name__, "detail": exc.message})
@@ -123,29 +134,26 @@ def authenticate(
     return caller, user
 
 
-def require_current_user(
-    request: Request,
-    services: ServicesDep,
-    _cookie: Annotated[str | None, Security(token_cookie_scheme)] = None,
-    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
-) -> UserRecord:
-    """The signed-in user, from the ID token cookie or a Bearer token."""
+async def require_current_user(request: Request) -> UserRecord:
+    """The signed-in user, from the ID token cookie or a Bearer token.
+
+    Takes only the request: each sub-dependency costs FastAPI a resolution step on every
+    request, which on `/protected` was most of the price of being signed in. The docs
+    learn of the cookie and Bearer schemes from `app.openapi` instead.
+    """
+    services: Services = request.app.state.services
     credential = read_credential(request, services.settings.cookie_name)
-    return authenticate(request, services, credential)[1]
+    return (await authenticate(request, services, credential))[1]
 
 
 CurrentUser = Annotated[UserRecord, Depends(require_current_user)]
 
 
-def require_account_caller(
-    request: Request,
-    services: ServicesDep,
-    _cookie: Annotated[str | None, Security(token_cookie_scheme)] = None,
-    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
-) -> Caller:
+async def require_account_caller(request: Request) -> Caller:
     """The caller of an account route, preferring the access token (Cognito needs it)."""
+    services: Services = request.app.state.services
     credential = read_credential(request, services.settings.cookie_name, prefer_access=True)
-    return authenticate(request, services, credential)[0]
+    return (await authenticate(request, services, credential))[0]
 
 
 AccountCaller = Annotated[Caller, Depends(require_account_caller)]

@@ -1,11 +1,12 @@
 """The auth API (SPEC §2): sign-up, sign-in, tokens, and the signed-in user's account.
 
-Path operations are plain `def`: backends block (Argon2, SQLite, boto3), so FastAPI runs
-them in its thread pool and the event loop stays free.
+
+
 """
 
 
 from fastapi import APIRouter, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 
 from app.auth import schemas
 from app.auth.cookies import (
@@ -163,14 +164,14 @@ def _username_hint(request: Request, cookies: CookiePolicyDep) -> str | None:
         return None
 
 
-def _sign_out(
+async def _sign_out(
     request: Request, response: Response, services: ServicesDep, cookies: CookiePolicyDep
 ) -> schemas.MessageResponse:
     _no_store(response)
     caller: Caller | None = None
     try:
         credential = read_credential(request, cookies.token_name, prefer_access=True)
-        caller = authenticate(request, services, credential)[0] if credential else None
+        caller = (await authenticate(request, services, credential))[0] if credential else None
     except CsrfFailedError:
         raise
     except AppError:
@@ -179,7 +180,7 @@ def _sign_out(
         refresh_token = read_cookie(request, REFRESH_COOKIE)
     except DuplicateCookieError:
         refresh_token = None
-    services.identity.global_sign_out(caller, refresh_token)
+    await run_in_threadpool(services.identity.global_sign_out, caller, refresh_token)
     clear_auth_cookies(response, request, cookies)
     return schemas.MessageResponse(message="Signed out")
 
@@ -193,33 +194,33 @@ def _has_auth_cookies(request: Request, cookies: CookiePolicyDep) -> bool:
     "/signout", name="auth:sign_out",
     response_model=schemas.MessageResponse, openapi_extra=error_responses(403),
 )
-def sign_out(
+async def sign_out(
     request: Request, response: Response, services: ServicesDep, cookies: CookiePolicyDep
 ) -> schemas.MessageResponse:
     """Sign out everywhere: tokens revoked, every auth cookie cleared. Idempotent."""
     if _has_auth_cookies(request, cookies) and "authorization" not in request.headers:
         require_csrf_token(request)
-    return _sign_out(request, response, services, cookies)
+    return await _sign_out(request, response, services, cookies)
 
 
 @router.get(
     "/signout", name="auth:sign_out_get",
     response_model=schemas.MessageResponse, openapi_extra=error_responses(403),
 )
-def sign_out_get(
+async def sign_out_get(
     request: Request, response: Response, services: ServicesDep, cookies: CookiePolicyDep
 ) -> schemas.MessageResponse:
     """Sign out with GET, for the original design's clients; refused when cross-site."""
     if is_cross_site(request) and not csrf_token_matches(request):
         raise CsrfFailedError("A sign-out from another site needs the X-CSRF-Token header.")
-    return _sign_out(request, response, services, cookies)
+    return await _sign_out(request, response, services, cookies)
 
 
 @router.get(
     "/current_user", name="auth:read_current_user",
-    response_model=schemas.CurrentUserResponse, openapi_extra=error_responses(401),
+    response_model=schemas.CurrentUserResponse, openapi_extra=error_responses(401, signed_in=True),
 )
-def read_current_user(user: CurrentUser, response: Response) -> schemas.CurrentUserResponse:
+async def read_current_user(user: CurrentUser, response: Response) -> schemas.CurrentUserResponse:
     """The signed-in user's attributes."""
     _no_store(response)
     return schemas.CurrentUserResponse.of(user)

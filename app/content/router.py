@@ -27,9 +27,9 @@ async def read_public() -> PublicResponse:
 
 @router.get(
     "/protected", name="app:read_protected", response_model=ProtectedResponse,
-    openapi_extra=error_responses(401),
+    openapi_extra=error_responses(401, signed_in=True),
 )
-def read_protected(user: CurrentUser) -> ProtectedResponse:
+async def read_protected(user: CurrentUser) -> ProtectedResponse:
     """Only a signed-in user may call this (the `token` cookie or a Bearer token)."""
     return ProtectedResponse(
         message=f"Hello {user.username}, you are signed in and can see this protected content.",

@@ -74,6 +74,7 @@ def build_identity_provider(settings: Settings) -> IdentityProvider:
         issuer=settings.local_pool_issuer.rstrip("/"),
         mailer=build_mailer(settings),
         policy=build_password_policy(settings),
+        user_check_ttl_seconds=settings.user_check_ttl_seconds,
     )
 
 

@@ -162,6 +162,14 @@ class IdentityProvider(Protocol):
         """
         ...
 
+    def cached_subject(self, subject: TokenSubject) -> UserRecord | None:
+        """A recent `check_subject` answer that still holds, found without any I/O.
+
+        None means "ask `check_subject`". Called on the event loop for every request, so
+        it must never block.
+        """
+        ...
+
     def check_subject(self, subject: TokenSubject) -> UserRecord:
         """The user behind verified claims, if they still exist, are enabled and signed in.
 

@@ -16,7 +16,8 @@ import secrets
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from app.identity.local.issuer import LocalTokenIssuer, TokenUser, new_refresh_t
 from app.identity.local.keys import PoolKeys
 from app.identity.local.mailer import Mailer, Message
 from app.identity.local.passwords import PasswordHashing, PasswordPolicy
+from app.identity.local.session_cache import SessionCheckCache
 from app.identity.local.store import PoolStore
 from app.identity.local.totp import TotpCodes
 from app.identity.provider import (
@@ -65,6 +67,7 @@ from app.tokens.errors import TokenRevokedError
 log = logging.getLogger(__name__)
 
 DB_FILE = "pool.sqlite3"
+SESSIONS_CHANGED_FILE = "sessions.changed"
 CHALLENGE_TTL_SECONDS = 180  # Cognito's challenge sessions last 3 minutes.
 CHALLENGE_MAX_WRONG_CODES = 5
 LOCKOUT_FREE_FAILURES = 5  # Cognito locks out from the sixth failure on,
@@ -148,6 +151,7 @@ class LocalIdentityProvider:
         policy: PasswordPolicy | None = None,
         hashing: PasswordHashing | None = None,
         app_name: str = "authgate",
+        user_check_ttl_seconds: float = 60,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.directory = directory
@@ -163,6 +167,9 @@ class LocalIdentityProvider:
         self._token_issuer: LocalTokenIssuer | None = None
         self._codes: CodeBook | None = None
         self._totp: TotpCodes | None = None
+        self._checks: SessionCheckCache[UserRecord] = SessionCheckCache(
+            directory / SESSIONS_CHANGED_FILE, ttl_seconds=user_check_ttl_seconds
+        )
 
     # ------------------------------------------------------------------ plumbing
 
@@ -562,7 +569,7 @@ class LocalIdentityProvider:
 
     def global_sign_out(self, caller: Caller | None, refresh_token: str | None) -> None:
         now = self._clock()
-        with self.store.write() as conn:
+        with self._write_affecting_sessions() as conn:
             sub = caller.subject.sub if caller else None
             if sub is None and refresh_token:
                 found = conn.execute(
@@ -575,7 +582,15 @@ class LocalIdentityProvider:
         if sub is not None:
             log.info("user signed out", extra={"user_sub": sub})
 
+    @staticmethod
+    def _session_key(subject: TokenSubject) -> str:
+        return f"{subject.sub}:{subject.origin_jti}"
+
+    def cached_subject(self, subject: TokenSubject) -> UserRecord | None:
+        return self._checks.get(self._session_key(subject))
+
     def check_subject(self, subject: TokenSubject) -> UserRecord:
+        stamp = self._checks.current_stamp()
         row = self.store.read_one(
             "SELECT u.*, s.revoked_at AS session_revoked_at FROM users u "
             "JOIN sessions s ON s.user_sub = u.sub AND s.origin_jti = ? WHERE u.sub = ?",
@@ -589,13 +604,23 @@ class LocalIdentityProvider:
             raise NotAuthorizedError("User is disabled.")
         if row["status"] not in _SIGNED_IN_STATES:
             raise TokenRevokedError(f"the user's status is {row['status']}")
-        return _record(row)
+        record = _record(row)
+        self._checks.put(self._session_key(subject), record, stamp)
+        return record
+
+    @contextmanager
+    def _write_affecting_sessions(self) -> Iterator[sqlite3.Connection]:
+        """A write that can change what `check_subject` answers (a sign-out, a disabled
+        user, new attributes): once committed, cached answers in every process are dropped."""
+        with self.store.write() as conn:
+            yield conn
+        self._checks.invalidate()
 
     # ------------------------------------------------------------------ passwords
 
     def _set_password(self, sub: str, password: str, *, keep_status: bool = False) -> None:
         password_hash = self._hashing.hash(password)
-        with self.store.write() as conn:
+        with self._write_affecting_sessions() as conn:
             if keep_status:
                 conn.execute(
                     "UPDATE users SET password_hash = ? WHERE sub = ?", (password_hash, sub)
@@ -640,7 +665,7 @@ class LocalIdentityProvider:
         # Checked after the code, and without using it up: a refused password can be retried.
         self._policy.check(password)
         password_hash = self._hashing.hash(password)
-        with self.store.write() as conn:
+        with self._write_affecting_sessions() as conn:
             if self.codes.check(conn, row["sub"], "reset", code, now) is not CodeCheck.OK:
                 raise ExpiredCodeError()  # used by a concurrent request meanwhile
             self.codes.consume(conn, row["sub"], "reset")
@@ -663,7 +688,7 @@ class LocalIdentityProvider:
             raise NotAuthorizedError("Incorrect username or password.")
         self._policy.check(new_password)
         self._set_password(row["sub"], new_password)
-        with self.store.write() as conn:
+        with self._write_affecting_sessions() as conn:
             self._revoke_sessions(conn, row["sub"], self._clock(), keep=caller.subject.origin_jti)
 
     # ------------------------------------------------------------------ attributes
@@ -689,7 +714,7 @@ class LocalIdentityProvider:
         purpose = f"verify_{attribute}"
         deferred = _Deferred()
         try:
-            with self.store.write() as conn:
+            with self._write_affecting_sessions() as conn:
                 row = self._by_sub(conn, caller.subject.sub)
                 deferred.error = self._code_error(
                     self.codes.check(conn, row["sub"], purpose, code, now)
@@ -710,7 +735,7 @@ class LocalIdentityProvider:
     ) -> list[CodeDelivery]:
         now = self._clock()
         sent: list[tuple[str, str]] = []
-        with self.store.write() as conn:
+        with self._write_affecting_sessions() as conn:
             row = self._by_sub(conn, caller.subject.sub)
             if attributes.email is not None and attributes.email != row["email"]:
                 # Unverified until confirmed, and so no sign-in alias meanwhile.
@@ -770,7 +795,7 @@ class LocalIdentityProvider:
 
     def verify_software_token(self, caller: Caller, code: str) -> None:
         now = self._clock()
-        with self.store.write() as conn:
+        with self._write_affecting_sessions() as conn:
             row = self._by_sub(conn, caller.subject.sub)
             if not row["totp_secret"]:
                 raise InvalidParameterError("Call /auth/mfa/totp/setup first.")
@@ -785,7 +810,7 @@ class LocalIdentityProvider:
 
     def disable_software_token(self, caller: Caller, code: str) -> None:
         now = self._clock()
-        with self.store.write() as conn:
+        with self._write_affecting_sessions() as conn:
             row = self._by_sub(conn, caller.subject.sub)
             if not row["totp_enabled"]:
                 raise InvalidParameterError("Software token MFA is not on.")
@@ -800,7 +825,7 @@ class LocalIdentityProvider:
             raise error
 
     def set_sms_mfa(self, caller: Caller, enabled: bool) -> None:
-        with self.store.write() as conn:
+        with self._write_affecting_sessions() as conn:
             row = self._by_sub(conn, caller.subject.sub)
             if enabled and not row["phone_number_verified"]:
                 raise InvalidParameterError("Verify a phone number before turning SMS MFA on.")
@@ -870,7 +895,7 @@ class LocalIdentityProvider:
 
     def admin_set_enabled(self, username: str, enabled: bool) -> None:
         row = self._admin_row(username)
-        with self.store.write() as conn:
+        with self._write_affecting_sessions() as conn:
             conn.execute(
                 "UPDATE users SET enabled = ?, updated_at = ? WHERE sub = ?",
                 (int(enabled), self._clock(), row["sub"]),
@@ -878,14 +903,14 @@ class LocalIdentityProvider:
 
     def admin_delete_user(self, username: str) -> None:
         row = self._admin_row(username)
-        with self.store.write() as conn:
+        with self._write_affecting_sessions() as conn:
             conn.execute("DELETE FROM users WHERE sub = ?", (row["sub"],))
 
     def admin_reset_user_password(self, username: str) -> None:
         """Mark the credentials compromised: sign-in is refused until a password reset."""
         row = self._admin_row(username)
         now = self._clock()
-        with self.store.write() as conn:
+        with self._write_affecting_sessions() as conn:
             conn.execute(
                 "UPDATE users SET status = ?, updated_at = ? WHERE sub = ?",
                 (RESET_REQUIRED, now, row["sub"]),
@@ -902,7 +927,7 @@ class LocalIdentityProvider:
         username = f"{provider}_{provider_sub}"
         now = self._clock()
         identities = json.dumps([{"providerName": provider, "userId": provider_sub}])
-        with self.store.write() as conn:
+        with self._write_affecting_sessions() as conn:
             row = self._find(conn, username, alias=False)
             if row is None:
                 conn.execute(

@@ -1,0 +1,70 @@
+"""Driving a real server with wrk on loopback, and reading its memory."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.support.outbox import Outbox  # noqa: E402
+from tests.support.server import LiveServer  # noqa: E402
+from tests.support.users import AuthFlow  # noqa: E402
+
+
+def require_wrk() -> str:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        sys.exit("wrk is needed: apt-get install -y wrk (Debian), brew install wrk (macOS)")
+    return wrk
+
+
+def wrk(url: str, *, seconds: float = 5, connections: int = 32,
+        headers: dict[str, str] | None = None) -> tuple[float, int]:
+    """Requests per second and the number of requests, one wrk thread."""
+    command = [require_wrk(), "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    total = re.search(r"(\d+) requests in", output)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if rate is None or total is None:
+        raise RuntimeError(f"unexpected wrk output:\n{output}")
+    if non_2xx and int(non_2xx.group(1)) > 0:
+        raise RuntimeError(f"{non_2xx.group(1)} requests failed during the run against {url}")
+    return float(rate.group(1)), int(total.group(1))
+
+
+def rss_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"VmRSS:\s+(\d+) kB", status)
+    assert match, "VmRSS not found"
+    return int(match.group(1))
+
+
+@contextmanager
+def running_server(**env: str) -> Iterator[tuple[LiveServer, str]]:
+    """A server on a fresh pool, with one signed-in user; yields it and the user's token."""
+    with tempfile.TemporaryDirectory() as directory:
+        base = Path(directory)
+        server = LiveServer({
+            "LOCAL_POOL_DIR": str(base / "pool"), "MAIL_BACKEND": "outbox",
+            "OUTBOX_DIR": str(base / "outbox"), "LOG_LEVEL": "WARNING", **env,
+        }, log_path=base / "server.log").start()
+        try:
+            with httpx.Client(base_url=server.url) as client:
+                flow = AuthFlow(client, Outbox(base / "outbox"))
+                token = flow.sign_in(flow.confirmed_user("bench")).json()["token"]
+            yield server, token
+        finally:
+            server.stop()
