@@ -14,17 +14,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from app.console import print_table
 from app.errors import AppError
 from app.settings import Settings, SettingsError, load_settings
-
-
-def _print_table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> None:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
-    line = "  ".join(f"{{:<{w}}}" for w in widths)
-    print(line.format(*headers).rstrip())
-    print(line.format(*("-" * w for w in widths)))
-    for row in rows:
-        print(line.format(*row).rstrip())
 
 
 def _identity(settings: Settings):  # type: ignore[no-untyped-def]
@@ -42,6 +34,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from app.logs import configure_logging
 
     configure_logging(settings.log_level)
+    if settings.usage_plans == "local" and args.dev_key:
+        from app.usage.cli import ensure_dev_key
+
+        ensure_dev_key(settings)
     print(
         f"Serving on http://{args.host}:{args.port}  (docs: /docs, frontend: /)  "
         f"backend={settings.auth_backend} usage_plans={settings.usage_plans}",
@@ -88,7 +84,7 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
         elif not users:
             print("No users yet. Sign up through POST /auth/signup or `users create`.")
         else:
-            _print_table(
+            print_table(
                 [_user_row(user) for user in users],
                 ["User name", "Email", "Email verified", "Confirmation status", "Status"],
             )
@@ -149,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--reload", action="store_true", help="restart on code changes")
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--no-dev-key", dest="dev_key", action="store_false",
+        help="with USAGE_PLANS=local, do not create and print a development API key",
+    )
 
     users = commands.add_parser("users", help="manage the user pool's users")
     users.add_argument("--json", action="store_true", help="print JSON")
@@ -175,6 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--phone-number")
     create.add_argument("--temporary-password", help="default: a random one, printed")
     create.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+
+    from app.usage.cli import add_keys_parser
+
+    add_keys_parser(commands)
     return parser
 
 
@@ -191,6 +195,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "users": cmd_users,
     }
     try:
+        if args.command == "keys":
+            from app.usage.cli import cmd_keys
+
+            return cmd_keys(args, settings)
         return handlers[args.command](args, settings)
     except AppError as exc:
         print(f"error: {exc.message} ({exc.code})", file=sys.stderr)

@@ -11,6 +11,7 @@ import logging
 import re
 import sys
 import time
+from contextvars import ContextVar
 from typing import Any
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*){1,3}")
@@ -22,6 +23,10 @@ _SECRET_KEYS = frozenset(
     {"password", "code", "token", "id_token", "access_token", "refresh_token", "session",
      "secret", "cookie", "authorization", "api_key"}
 )
+
+
+# Fields that every log line of the current request carries (the caller's API key id).
+request_context: ContextVar[dict[str, str] | None] = ContextVar("request_context", default=None)
 
 
 def redact(text: str) -> str:
@@ -37,6 +42,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": redact(record.getMessage()),
         }
+        entry.update(request_context.get() or {})
         for key, value in record.__dict__.items():
             if key in _STANDARD_ATTRS or key.startswith("_"):
                 continue

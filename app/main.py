@@ -6,6 +6,9 @@ from the environment's settings. Building it opens nothing: backends are made on
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -15,8 +18,11 @@ from app.errors import install_error_handlers
 from app.middleware import BodyGuard, SecurityHeaders
 from app.openapi import install_openapi
 from app.services import Services
-from app.settings import Settings, get_settings
+from app.settings import Settings, SettingsError, get_settings
 from app.system.router import router as system_router
+from app.usage.factory import build_usage_enforcer, load_configured_plans
+from app.usage.middleware import GatewayKeyContext, UsagePlansMiddleware
+from app.usage.plans import PlansFileError
 from app.web.router import router as web_router
 
 DESCRIPTION = """
@@ -29,13 +35,27 @@ need the `X-CSRF-Token` header (the value of the `csrf_token` cookie).
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app for `settings` (the environment's when omitted)."""
+    """Build the app for `settings` (the environment's when omitted).
+
+    Raises:
+        PlansFileError: usage plans are on and the plans file is wrong.
+    """
     settings = settings or get_settings()
+    plans = load_configured_plans(settings) if settings.usage_plans != "off" else None
+    enforcer = build_usage_enforcer(settings, plans) if plans and settings.usage_plans == "local" else None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if enforcer is not None:
+            enforcer.close()  # counts in memory go to disk; unspent quota goes back
+
     app = FastAPI(
         title="authgate",
         version="0.1.0",
         description=DESCRIPTION,
         swagger_ui_parameters={"withCredentials": True, "persistAuthorization": False},
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.services = Services(settings)
@@ -48,8 +68,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web_router)
 
     # Added innermost first: security headers wrap everything, CORS answers preflights
-    # before any check, and the body guard refuses what no route should read.
+    # before any check, usage plans refuse as API Gateway would before the app sees the
+    # request, and the body guard refuses what no route should read.
     app.add_middleware(BodyGuard)
+    if enforcer is not None:
+        app.state.usage = enforcer
+        app.add_middleware(UsagePlansMiddleware, enforcer=enforcer)
+    elif settings.usage_plans == "gateway":
+        app.add_middleware(GatewayKeyContext)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_allow_origins,
@@ -59,16 +85,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_age=600,
     )
     app.add_middleware(SecurityHeaders)
-    install_openapi(app, cookie_name=settings.cookie_name, extra_schemes={})
+    install_openapi(app, cookie_name=settings.cookie_name, plans=plans)
     return app
 
 
 def _app_from_environment() -> FastAPI:
     from app.logs import configure_logging
 
-    settings = get_settings()
-    configure_logging(settings.log_level)
-    return create_app(settings)
+    try:
+        settings = get_settings()
+        configure_logging(settings.log_level)
+        return create_app(settings)
+    except (SettingsError, PlansFileError) as exc:
+        # A clear message and a non-zero exit, not a traceback, for a wrong setting.
+        raise SystemExit(f"error: {exc}") from None
 
 
 app = _app_from_environment()

@@ -15,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.security.base import SecurityBase
 
 from app.auth.dependencies import bearer_scheme, token_cookie_scheme
+from app.usage.plans import PlansFile
 
 ERROR_SCHEMA = {
     "title": "ErrorResponse",
@@ -63,7 +64,22 @@ def error_responses(*statuses: int, signed_in: bool = False) -> dict[str, Any]:
     return extra
 
 
-def install_openapi(app: FastAPI, *, cookie_name: str, extra_schemes: dict[str, Any]) -> None:
+API_KEY_SCHEME = {"type": "apiKey", "in": "header", "name": "x-api-key",
+                  "description": "An API key of a usage plan (USAGE_PLANS=local or gateway)."}
+
+
+def _require_api_keys(schema: dict[str, Any], plans: PlansFile) -> None:
+    """Add the x-api-key requirement to each operation the plans file puts behind a key."""
+    keyed = {(method, path.lower()) for method, path in plans.key_routes}
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            if not ({(method.upper(), path.lower()), ("ANY", path.lower())} & keyed):
+                continue
+            alternatives = operation.get("security") or [{}]
+            operation["security"] = [{**choice, "ApiKey": []} for choice in alternatives]
+
+
+def install_openapi(app: FastAPI, *, cookie_name: str, plans: PlansFile | None) -> None:
     """Generate the document once, with the error schema and the security schemes."""
 
     def openapi() -> dict[str, Any]:
@@ -77,7 +93,9 @@ def install_openapi(app: FastAPI, *, cookie_name: str, extra_schemes: dict[str, 
             schemes = components.setdefault("securitySchemes", {})
             schemes["TokenCookie"] = {**_scheme(token_cookie_scheme), "name": cookie_name}
             schemes["BearerToken"] = _scheme(bearer_scheme)
-            schemes.update(extra_schemes)
+            if plans is not None:
+                schemes["ApiKey"] = API_KEY_SCHEME
+                _require_api_keys(schema, plans)
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -85,5 +103,5 @@ def install_openapi(app: FastAPI, *, cookie_name: str, extra_schemes: dict[str, 
 
 
 def _scheme(security: SecurityBase) -> dict[str, Any]:
-    document: dict[str, Any] = security.model.model_dump(by_alias=True, exclude_none=True)
+    document: dict[str, Any] = security.model.model_dump(mode="json", by_alias=True, exclude_none=True)
     return document

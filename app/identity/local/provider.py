@@ -42,7 +42,7 @@ from app.identity.local.keys import PoolKeys
 from app.identity.local.mailer import Mailer, Message
 from app.identity.local.passwords import PasswordHashing, PasswordPolicy
 from app.identity.local.session_cache import SessionCheckCache
-from app.identity.local.store import PoolStore
+from app.identity.local.store import open_pool_store
 from app.identity.local.totp import TotpCodes
 from app.identity.provider import (
     ID_TOKEN_TTL_SECONDS,
@@ -157,7 +157,7 @@ class LocalIdentityProvider:
         self.directory = directory
         self.issuer = issuer
         self.app_name = app_name
-        self.store = PoolStore(directory / DB_FILE)
+        self.store = open_pool_store(directory / DB_FILE)
         self.keys = PoolKeys(directory)
         self._mailer = mailer
         self._policy = policy or PasswordPolicy()

@@ -1,0 +1,140 @@
+"""SQLite for the app's own state: connections per thread, WAL, write transactions.
+
+One connection per thread, WAL so readers never wait for writers, and `BEGIN IMMEDIATE`
+for every write so two processes never interleave a read-modify-write. A storage fault
+(read-only directory, full disk) becomes `503 ServiceUnavailable` with a message that
+says which, never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+from app.errors import ServiceUnavailableError
+
+log = logging.getLogger(__name__)
+
+
+def _unavailable(exc: sqlite3.Error) -> ServiceUnavailableError:
+    text = str(exc).lower()
+    if "readonly" in text or "read-only" in text:
+        reason = "its directory is read-only"
+    elif "full" in text:
+        reason = "the disk is full"
+    elif "locked" in text or "busy" in text:
+        reason = "it is busy"
+    else:
+        reason = "it cannot be opened"
+    log.error("storage failure", extra={"reason": reason, "sqlite_error": str(exc)})
+    return ServiceUnavailableError(
+        f"The service cannot store changes right now ({reason}). Try again shortly."
+    )
+
+
+class SqliteStore:
+    """Connections to one database, one per thread, with its schema applied on first use.
+
+    Args:
+        path: the database file (created with mode 0600).
+        schema: SQL statements separated by ";", applied while `user_version` is older.
+        schema_version: the version `schema` brings the file to.
+        synchronous: FULL survives a power cut; NORMAL survives a killed process.
+    """
+
+    def __init__(
+        self, path: Path, *, schema: str, schema_version: int,
+        synchronous: Literal["FULL", "NORMAL"] = "FULL", busy_timeout_ms: int = 10_000,
+    ) -> None:
+        self.path = path
+        self._schema = schema
+        self._schema_version = schema_version
+        self._synchronous = synchronous
+        self._busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        self._schema_ready = False
+        self._schema_lock = threading.Lock()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, timeout=self._busy_timeout_ms / 1000
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        return conn
+
+    def connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                self._ensure_schema()
+                conn = self._connect()
+            except sqlite3.Error as exc:
+                raise _unavailable(exc) from exc
+            self._local.conn = conn
+        return conn
+
+    def _ensure_schema(self) -> None:
+        with self._schema_lock:
+            if self._schema_ready:
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = self._connect()
+            try:
+                # WAL is a property of the file: set once, every later connection uses it.
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("BEGIN IMMEDIATE")
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version < self._schema_version:
+                    for statement in self._schema.split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {self._schema_version}")
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+            self.path.chmod(0o600)
+            self._schema_ready = True
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that takes the lock up front, committed on success."""
+        conn = self.connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(exc) from exc
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise _unavailable(exc) from exc
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def read(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        try:
+            return self.connection().execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(exc) from exc
+
+    def read_one(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Row | None:
+        rows = self.read(sql, params)
+        return rows[0] if rows else None
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

@@ -1,0 +1,149 @@
+"""Deciding, per request, what API Gateway would: 403, 429, or through.
+
+Order, as API Gateway's: a route that needs a key without a known, enabled key is 403
+Forbidden; then the throttles (the plan's, and the method's if the plan names it) give
+429 Too Many Requests; only then is the quota spent, or 429 Limit Exceeded. A request
+refused by a throttle never counts against the quota.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import NamedTuple
+from urllib.parse import unquote
+
+from app.usage.keys import ApiKey, KeyStore, hash_key
+from app.usage.limiter import DailyCounter, QuotaLedger, TokenBucket
+from app.usage.plans import PlansFile
+
+KEY_RELOAD_SECONDS = 2.0  # how soon a key disabled elsewhere stops working
+UNKNOWN_KEY_RELOAD_SECONDS = 0.5  # an unknown key rereads the keys, at most this often
+# Never behind a key, whatever the plans file says: health checks, the docs, the page.
+OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/",
+                        "/redoc", "/favicon.ico"})
+OPEN_PREFIXES = ("/static/",)
+
+
+class Refusal(NamedTuple):
+    status: int
+    message: str
+    error_type: str
+
+
+FORBIDDEN = Refusal(403, "Forbidden", "ForbiddenException")
+THROTTLED = Refusal(429, "Too Many Requests", "TooManyRequestsException")
+LIMIT_EXCEEDED = Refusal(429, "Limit Exceeded", "LimitExceededException")
+
+
+def normalise(method: str, path: str) -> tuple[str, str]:
+    """The (method, path) a rule is matched against, so that no spelling skips a rule.
+
+    Percent-escapes are decoded (repeatedly: `%252F`), runs of slashes collapse, a
+    trailing slash goes, case is folded, and HEAD is GET, as API Gateway treats them.
+    """
+    for _ in range(3):
+        decoded = unquote(path)
+        if decoded == path:
+            break
+        path = decoded
+    path = "/" + "/".join(part for part in path.split("/") if part)
+    method = method.upper()
+    return ("GET" if method == "HEAD" else method), path.lower()
+
+
+class UsageEnforcer:
+    """The local stand-in for API Gateway's usage plans (USAGE_PLANS=local).
+
+    Args:
+        plans: the plans file.
+        keys: where keys and quota counts are kept.
+        clock: monotonic seconds, for the token buckets.
+        now: the wall clock (UTC), for quota periods.
+    """
+
+    def __init__(
+        self, plans: PlansFile, keys: KeyStore, *,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.plans = plans
+        self.keys = keys
+        self._clock = clock
+        self._now = now
+        self._key_rules = [(method, path.lower()) for method, path in plans.key_routes]
+        self._method_rules = {
+            plan.name: {
+                (route.split(" ", 1)[0], route.split(" ", 1)[1].lower()): throttle
+                for route, throttle in plan.method_throttles.items()
+            }
+            for plan in plans.plans
+        }
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._lock = threading.Lock()
+        self._by_hash: dict[str, ApiKey] = {}
+        self._loaded_at = float("-inf")
+        self.ledger = QuotaLedger(keys)
+        self.daily = DailyCounter(keys, clock=clock)
+
+    def needs_key(self, method: str, path: str) -> bool:
+        if method.upper() == "OPTIONS" or path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
+            return False
+        method, path = normalise(method, path)
+        return any(
+            path == rule_path and rule_method in ("ANY", method)
+            for rule_method, rule_path in self._key_rules
+        )
+
+    def _key(self, value: str) -> ApiKey | None:
+        digest = hash_key(value)
+        age = self._clock() - self._loaded_at
+        # A key just created works at once; a flood of made-up keys cannot turn into a
+        # flood of reads.
+        if age >= KEY_RELOAD_SECONDS or (
+            digest not in self._by_hash and age >= UNKNOWN_KEY_RELOAD_SECONDS
+        ):
+            self._by_hash = self.keys.by_hash()
+            self._loaded_at = self._clock()
+        return self._by_hash.get(digest)
+
+    def _bucket(self, slot: tuple[str, str], make: Callable[[], TokenBucket]) -> TokenBucket:
+        bucket = self._buckets.get(slot)
+        if bucket is None:
+            bucket = self._buckets.setdefault(slot, make())
+        return bucket
+
+    def check(self, method: str, path: str, api_key: str | None) -> tuple[Refusal | None, str | None]:
+        """What to do with a request: a refusal or None, and the caller's key id."""
+        if not self.needs_key(method, path):
+            return None, None
+        key = self._key(api_key) if api_key else None
+        if key is None or not key.enabled:
+            return FORBIDDEN, key.id if key else None
+        try:
+            plan = self.plans.plan(key.plan)
+        except KeyError:
+            return FORBIDDEN, key.id  # a key whose plan left the file is not admitted
+        now = self._clock()
+        rule = self._method_rules[plan.name].get(normalise(method, path))
+        with self._lock:
+            buckets = [self._bucket((key.id, ""), lambda: TokenBucket(plan.throttle, now))]
+            if rule is not None:
+                route = " ".join(normalise(method, path))
+                buckets.append(self._bucket((key.id, route), lambda: TokenBucket(rule, now)))
+            if not all(bucket.has_token(now) for bucket in buckets):
+                return THROTTLED, key.id
+            for bucket in buckets:
+                bucket.take()
+        wall = self._now()
+        if plan.quota is not None and not self.ledger.take(key.id, plan.quota, wall):
+            return LIMIT_EXCEEDED, key.id
+        self.daily.count(key.id, wall.date())
+        return None, key.id
+
+    def close(self) -> None:
+        """Write what is only in memory: usage counts, and unspent quota goes back."""
+        self.daily.flush()
+        self.ledger.release()

@@ -1,0 +1,76 @@
+"""Usage plans at the edge of the app, as pure ASGI middleware.
+
+`UsagePlansMiddleware` (USAGE_PLANS=local) answers refused requests exactly as API
+Gateway does, before they reach CORS-free routing or any route. `GatewayKeyContext`
+(USAGE_PLANS=gateway) trusts API Gateway, and only records which key called, so that
+every log line of the request names it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.logs import request_context
+from app.usage.enforcer import Refusal, UsageEnforcer
+
+
+async def _refuse(send: Send, refusal: Refusal) -> None:
+    body = json.dumps({"message": refusal.message}).encode()
+    await send({
+        "type": "http.response.start",
+        "status": refusal.status,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-amzn-errortype", refusal.error_type.encode()),
+        ],
+    })
+    await send({"type": "http.response.body", "body": body})
+
+
+class UsagePlansMiddleware:
+    def __init__(self, app: ASGIApp, enforcer: UsageEnforcer) -> None:
+        self.app = app
+        self.enforcer = enforcer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        api_key = None
+        for name, value in scope["headers"]:
+            if name == b"x-api-key":
+                api_key = value.decode("latin-1")
+                break
+        refusal, key_id = self.enforcer.check(scope["method"], scope["path"], api_key)
+        if refusal is not None:
+            await _refuse(send, refusal)
+            return
+        if key_id is None:
+            await self.app(scope, receive, send)
+            return
+        token = request_context.set({"api_key_id": key_id})
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            request_context.reset(token)
+
+
+class GatewayKeyContext:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        event = scope.get("aws.event") if scope["type"] == "http" else None
+        identity = ((event or {}).get("requestContext") or {}).get("identity") or {}
+        key_id = identity.get("apiKeyId") if isinstance(identity, dict) else None
+        if not key_id:
+            await self.app(scope, receive, send)
+            return
+        token = request_context.set({"api_key_id": str(key_id)})
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            request_context.reset(token)

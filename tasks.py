@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""The project's commands, with nothing needed but Python 3.11+ and the package registries.
+
+    python3 tasks.py run      set up, then serve the API, the docs and the frontend
+    python3 tasks.py test     set up, then run the whole test suite
+    python3 tasks.py bench    set up, then run every benchmark
+    python3 tasks.py lint     ruff and mypy
+    python3 tasks.py synth    write the CloudFormation templates to infra/cdk.out
+
+Setting up means a virtual environment in .venv with the project installed; it is redone
+only when pyproject.toml changes. Extra arguments after the command go to the tool
+(`python3 tasks.py test -k cookies`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PYTHON = VENV / "bin" / "python"
+EXTRAS = {"run": "", "test": "[test,infra]", "bench": "[test]", "lint": "[dev]", "synth": "[infra]"}
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", file=sys.stderr, flush=True)
+
+
+def ensure_environment(extras: str) -> None:
+    """Create .venv and install the project with `extras`, unless already done."""
+    if sys.version_info < (3, 11):
+        sys.exit("Python 3.11 or newer is needed: run this with python3.11 (or newer).")
+    stamp_text = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    stamp = VENV / f".installed{extras or '[]'}-{stamp_text}"
+    if stamp.exists():
+        return
+    if not PYTHON.exists():
+        say(f"creating a virtual environment in {VENV.relative_to(ROOT)}")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    say(f"installing the project{extras} (a few minutes the first time)")
+    subprocess.run(
+        [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check",
+         "--progress-bar", "off", "-e", f".{extras}"],
+        cwd=ROOT, check=True,
+    )
+    for old in VENV.glob(f".installed{extras or '[]'}-*"):
+        old.unlink()
+    stamp.touch()
+
+
+def run(command: list[str], env: dict[str, str] | None = None) -> int:
+    return subprocess.run(command, cwd=ROOT, env={**os.environ, **(env or {})}).returncode
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in EXTRAS:
+        print(__doc__, file=sys.stderr)
+        return 2
+    task, rest = argv[0], argv[1:]
+    ensure_environment(EXTRAS[task])
+    python = str(PYTHON)
+    if task == "run":
+        # The laptop setup of the README: the embedded pool, API keys enforced as API
+        # Gateway would, a development key printed, codes printed on the console.
+        env = {"USAGE_PLANS": os.environ.get("USAGE_PLANS", "local")}
+        if "COOKIE_SECURE" not in os.environ:
+            say("cookies are Secure; browsers accept them on http://localhost and 127.0.0.1")
+        return run([python, "-m", "app", "serve", *rest], env)
+    if task == "test":
+        return run([python, "-m", "pytest", *rest])
+    if task == "bench":
+        return run([python, "-m", "bench", *rest])
+    if task == "lint":
+        return run([python, "-m", "ruff", "check", "app", "tests", "bench", "infra"]) or run(
+            [python, "-m", "mypy"]
+        )
+    return subprocess.run([python, "app.py", *rest], cwd=ROOT / "infra").returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

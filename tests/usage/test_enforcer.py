@@ -1,0 +1,102 @@
+"""Who gets through, decided as API Gateway decides it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from app.usage.enforcer import FORBIDDEN, LIMIT_EXCEEDED, THROTTLED, UsageEnforcer, normalise
+from app.usage.keys import KeyStore
+from app.usage.plans import load_plans
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def enforcer(plans_file: Path, tmp_path: Path, clock: Clock) -> UsageEnforcer:
+    return UsageEnforcer(load_plans(plans_file), KeyStore(tmp_path / "pool"), clock=clock,
+                         now=lambda: datetime(2026, 11, 28, 12, tzinfo=UTC))
+
+
+def key_on(enforcer: UsageEnforcer, plan: str) -> str:
+    return enforcer.keys.create(f"key-{plan}", plan)[1]
+
+
+def outcomes(enforcer: UsageEnforcer, key: str | None, count: int,
+             method: str = "GET", path: str = "/public") -> list[str]:
+    results = []
+    for _ in range(count):
+        refusal, _ = enforcer.check(method, path, key)
+        results.append("ok" if refusal is None else refusal.message)
+    return results
+
+
+def test_burst_then_rate_then_quota(enforcer: UsageEnforcer, clock: Clock) -> None:
+    key = key_on(enforcer, "Tiny")
+    assert outcomes(enforcer, key, 6) == ["ok"] * 4 + ["Too Many Requests"] * 2
+    clock.now += 1.0  # two more tokens
+    assert outcomes(enforcer, key, 3) == ["ok", "ok", "Too Many Requests"]
+    clock.now += 10.0
+    # Six admitted so far: the quota is spent; throttled requests did not count.
+    assert outcomes(enforcer, key, 2) == ["Limit Exceeded"] * 2
+
+
+def test_method_throttles_apply_on_top_of_the_plan(enforcer: UsageEnforcer, clock: Clock) -> None:
+    key = key_on(enforcer, "Methods")
+    assert outcomes(enforcer, key, 3) == ["ok", "ok", "Too Many Requests"]
+    assert outcomes(enforcer, key, 3, path="/protected") == ["ok"] * 3
+    clock.now += 1.0
+    assert outcomes(enforcer, key, 2) == ["ok", "Too Many Requests"]
+
+
+def test_unknown_and_disabled_keys_are_forbidden(enforcer: UsageEnforcer, clock: Clock) -> None:
+    assert enforcer.check("GET", "/public", None)[0] == FORBIDDEN
+    assert enforcer.check("GET", "/public", "x" * 40)[0] == FORBIDDEN
+    value = key_on(enforcer, "Open")
+    clock.now += 0.5  # an unknown key rereads the keys, at most twice a second
+    key_id = enforcer.check("GET", "/public", value)[1]
+    assert key_id is not None
+    enforcer.keys.set_enabled(key_id, False)
+    clock.now += 3  # keys are reloaded every few seconds
+    assert enforcer.check("GET", "/public", value) == (FORBIDDEN, key_id)
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("OPTIONS", "/public"), ("GET", "/health"), ("GET", "/docs"), ("GET", "/openapi.json"),
+    ("GET", "/"), ("GET", "/static/app.js"), ("POST", "/auth/signin"),
+    ("POST", "/protected"),  # the file names GET /protected only
+])
+def test_what_never_needs_a_key(enforcer: UsageEnforcer, method: str, path: str) -> None:
+    assert enforcer.check(method, path, None) == (None, None)
+
+
+@pytest.mark.parametrize("path", [
+    "/protected/", "//protected", "/PROTECTED", "/Protected//", "/%70rotected",
+    "/%2Fprotected", "/%252Fprotected", "/./protected".replace("/.", ""),
+])
+@pytest.mark.parametrize("method", ["GET", "HEAD", "get"])
+def test_path_tricks_do_not_skip_the_key(enforcer: UsageEnforcer, method: str, path: str) -> None:
+    assert enforcer.check(method, path, None)[0] == FORBIDDEN
+
+
+def test_normalise() -> None:
+    assert normalise("head", "//A%2fB/") == ("GET", "/a/b")
+
+
+def test_refusals_are_api_gateways() -> None:
+    assert (FORBIDDEN.status, FORBIDDEN.message) == (403, "Forbidden")
+    assert (THROTTLED.status, THROTTLED.message) == (429, "Too Many Requests")
+    assert (LIMIT_EXCEEDED.status, LIMIT_EXCEEDED.message) == (429, "Limit Exceeded")
