@@ -13,7 +13,7 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import jsii
 from aws_cdk import BundlingOptions, Duration, IgnoreMode, ILocalBundling
@@ -128,7 +128,8 @@ class ZipPackage:
                 # Only used if local bundling declines, which PipLocalBundling never does:
                 # it fails loudly instead, because there may be no Docker engine to fall to.
                 image=lambda_.Runtime.PYTHON_3_12.bundling_image,
-                local=PipLocalBundling(repo_root, python),
+                # jsii.implements makes it an ILocalBundling at run time; say so to mypy.
+                local=cast(ILocalBundling, PipLocalBundling(repo_root, python)),
             ),
         )
 

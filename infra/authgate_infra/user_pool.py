@@ -148,7 +148,7 @@ class AuthgateUserPool(Construct):
             cognito_domain=cognito.CognitoDomainOptions(domain_prefix=federation.domain_prefix),
             managed_login_version=cognito.ManagedLoginVersion.NEWER_MANAGED_LOGIN,
         )
-        identity_providers: list[cognito.UserPoolIdentityProviderBase] = []
+        identity_providers: list[cognito.IUserPoolIdentityProvider] = []
         names: list[cognito.UserPoolClientIdentityProvider] = []
         if federation.google is not None:
             identity_providers.append(cognito.UserPoolIdentityProviderGoogle(
