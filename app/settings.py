@@ -88,6 +88,7 @@ class Settings(BaseSettings):
     usage_plans_file: Path = DEFAULT_PLANS_FILE
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    app_name: str = Field("authgate", description="shown in messages and authenticator apps")
 
     @field_validator("cors_allow_origins", mode="before")
     @classmethod

@@ -18,16 +18,19 @@ from app.auth.cookies import (
 )
 from app.auth.csrf import csrf_token_matches, is_cross_site, require_csrf_token
 from app.auth.dependencies import (
+    AccountCaller,
     CookiePolicyDep,
     CurrentUser,
     IdentityDep,
     ServicesDep,
+    SettingsDep,
     authenticate,
     read_credential,
 )
+from app.auth.totp import qr_svg_data_uri, totp_uri
 from app.errors import AppError, CsrfFailedError, NotAuthorizedError
-from app.openapi import error_responses
 from app.identity.provider import AuthOutcome, Caller, Challenge, UserAttributes
+from app.openapi import error_responses
 from app.tokens.claims import username_of
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -224,3 +227,144 @@ async def read_current_user(user: CurrentUser, response: Response) -> schemas.Cu
     """The signed-in user's attributes."""
     _no_store(response)
     return schemas.CurrentUserResponse.of(user)
+
+
+# ---------------------------------------------------------------- passwords
+
+
+@router.post(
+    "/forgot_password", name="auth:forgot_password",
+    response_model=schemas.DeliveryResponse, openapi_extra=error_responses(429, 503),
+)
+def forgot_password(
+    body: schemas.ForgotPasswordRequest, identity: IdentityDep
+) -> schemas.DeliveryResponse:
+    """Send a password reset code (the same answer whether or not the user exists)."""
+    delivery = identity.forgot_password(body.username)
+    return schemas.DeliveryResponse(delivery=schemas.Delivery.of(delivery))
+
+
+@router.post(
+    "/confirm_forgot_password", name="auth:confirm_forgot_password",
+    response_model=schemas.MessageResponse, openapi_extra=error_responses(400, 429, 503),
+)
+def confirm_forgot_password(
+    body: schemas.ConfirmForgotPasswordRequest, identity: IdentityDep
+) -> schemas.MessageResponse:
+    """Set a new password with the reset code; every existing session ends."""
+    identity.confirm_forgot_password(body.username, body.code, body.password)
+    return schemas.MessageResponse(message="Password has been reset")
+
+
+@router.post(
+    "/change_password", name="auth:change_password",
+    response_model=schemas.MessageResponse,
+    openapi_extra=error_responses(400, 401, 403, 429, signed_in=True),
+)
+def change_password(
+    body: schemas.ChangePasswordRequest, caller: AccountCaller, identity: IdentityDep
+) -> schemas.MessageResponse:
+    """Change the password; the user's other sessions end, this one goes on."""
+    identity.change_password(caller, body.old_password, body.new_password)
+    return schemas.MessageResponse(message="Password changed")
+
+
+# ---------------------------------------------------------------- attributes
+
+
+@router.post(
+    "/update_attributes", name="auth:update_attributes",
+    response_model=schemas.DeliveriesResponse,
+    openapi_extra=error_responses(400, 401, 403, 409, signed_in=True),
+)
+def update_attributes(
+    body: schemas.UpdateAttributesRequest, caller: AccountCaller, identity: IdentityDep
+) -> schemas.DeliveriesResponse:
+    """Change the email or phone number; a changed one is unverified until confirmed."""
+    deliveries = identity.update_user_attributes(
+        caller, UserAttributes(email=body.email, phone_number=body.phone_number)
+    )
+    return schemas.DeliveriesResponse(deliveries=[schemas.Delivery.of(d) for d in deliveries])
+
+
+@router.post(
+    "/verify_attribute", name="auth:verify_attribute",
+    response_model=schemas.DeliveryResponse,
+    openapi_extra=error_responses(400, 401, 403, 429, signed_in=True),
+)
+def verify_attribute(
+    body: schemas.VerifyAttributeRequest, caller: AccountCaller, identity: IdentityDep
+) -> schemas.DeliveryResponse:
+    """Send a code to the email (by email) or the phone number (by SMS)."""
+    delivery = identity.get_user_attribute_verification_code(caller, body.attribute)
+    return schemas.DeliveryResponse(delivery=schemas.Delivery.of(delivery))
+
+
+@router.post(
+    "/confirm_attribute", name="auth:confirm_attribute",
+    response_model=schemas.MessageResponse,
+    openapi_extra=error_responses(400, 401, 403, 409, 429, signed_in=True),
+)
+def confirm_attribute(
+    body: schemas.ConfirmAttributeRequest, caller: AccountCaller, identity: IdentityDep
+) -> schemas.MessageResponse:
+    """Confirm the email or phone number with its code."""
+    identity.verify_user_attribute(caller, body.attribute, body.code)
+    return schemas.MessageResponse(message=f"{body.attribute} verified")
+
+
+# ---------------------------------------------------------------- MFA
+
+
+@router.post(
+    "/mfa/totp/setup", name="auth:set_up_totp",
+    response_model=schemas.TotpSetupResponse,
+    openapi_extra=error_responses(400, 401, 403, signed_in=True),
+)
+def set_up_totp(
+    caller: AccountCaller, identity: IdentityDep, settings: SettingsDep, response: Response
+) -> schemas.TotpSetupResponse:
+    """Start TOTP enrolment: the secret, its otpauth:// URI and a QR code of it."""
+    _no_store(response)
+    secret = identity.associate_software_token(caller)
+    uri = totp_uri(secret, caller.subject.username, issuer=settings.app_name)
+    return schemas.TotpSetupResponse(secret=secret, otpauth_uri=uri, qr_svg=qr_svg_data_uri(uri))
+
+
+@router.post(
+    "/mfa/totp/verify", name="auth:verify_totp",
+    response_model=schemas.MfaStatusResponse,
+    openapi_extra=error_responses(400, 401, 403, signed_in=True),
+)
+def verify_totp(
+    body: schemas.CodeRequest, caller: AccountCaller, identity: IdentityDep
+) -> schemas.MfaStatusResponse:
+    """Finish enrolment with a current code; sign-in then asks for SOFTWARE_TOKEN_MFA."""
+    identity.verify_software_token(caller, body.code)
+    return schemas.MfaStatusResponse(mfa_enabled=True)
+
+
+@router.post(
+    "/mfa/disable", name="auth:disable_mfa",
+    response_model=schemas.MfaStatusResponse,
+    openapi_extra=error_responses(400, 401, 403, signed_in=True),
+)
+def disable_mfa(
+    body: schemas.CodeRequest, caller: AccountCaller, identity: IdentityDep
+) -> schemas.MfaStatusResponse:
+    """Turn TOTP MFA off, with a current code."""
+    identity.disable_software_token(caller, body.code)
+    return schemas.MfaStatusResponse(mfa_enabled=False)
+
+
+@router.post(
+    "/mfa/sms", name="auth:set_sms_mfa",
+    response_model=schemas.MfaStatusResponse,
+    openapi_extra=error_responses(400, 401, 403, signed_in=True),
+)
+def set_sms_mfa(
+    body: schemas.SmsMfaRequest, caller: AccountCaller, identity: IdentityDep
+) -> schemas.MfaStatusResponse:
+    """Turn SMS MFA on (a verified phone number is needed) or off."""
+    identity.set_sms_mfa(caller, body.enabled)
+    return schemas.MfaStatusResponse(mfa_enabled=body.enabled)

@@ -32,6 +32,10 @@ class DeliveryResponse(BaseModel):
     delivery: Delivery
 
 
+class DeliveriesResponse(BaseModel):
+    deliveries: list[Delivery]
+
+
 class MessageResponse(BaseModel):
     message: str
 
