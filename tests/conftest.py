@@ -1,5 +1,5 @@
 """Fixtures every test may use: settings for a temporary pool, an in-process client, a
-real server process, and the outbox where the pool's messages land."""
+real server process, the outbox where the pool's messages land, and moto's server."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings, load_settings
+from tests.support.moto import AWS_ENV, MotoPool, MotoServer
 from tests.support.outbox import Outbox
 from tests.support.server import LiveServer
 from tests.support.smtp import SmtpServer
@@ -110,3 +111,22 @@ def smtp_server() -> Iterator[SmtpServer]:
     server = SmtpServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """One moto server process for the session, with dummy AWS credentials for boto3."""
+    directory = tmp_path_factory.mktemp("moto")
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in AWS_ENV.items():
+            patch.setenv(name, value)
+        server = MotoServer(directory / "moto.log").start()
+        yield server
+        server.stop()
+
+
+@pytest.fixture
+def moto_pool(moto_server: MotoServer) -> MotoPool:
+    """A fresh user pool and app client on a freshly reset moto."""
+    moto_server.reset()
+    return moto_server.new_pool()
