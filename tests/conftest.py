@@ -3,6 +3,7 @@ real server process, the outbox where the pool's messages land, and moto's serve
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -130,3 +131,17 @@ def moto_pool(moto_server: MotoServer) -> MotoPool:
     """A fresh user pool and app client on a freshly reset moto."""
     moto_server.reset()
     return moto_server.new_pool()
+
+
+@pytest.fixture
+def make_cognito_client(
+    make_settings: Callable[..., Settings], moto_server: MotoServer
+) -> Iterator[Callable[..., TestClient]]:
+    """In-process clients of the app on the cognito backend, pointed at a moto pool."""
+    with contextlib.ExitStack() as stack:
+
+        def make(pool: MotoPool, **overrides: Any) -> TestClient:
+            app = create_app(make_settings(**pool.settings(**overrides)))
+            return stack.enter_context(TestClient(app, base_url="https://testserver"))
+
+        yield make

@@ -149,3 +149,20 @@ def require_account_caller(
 
 
 AccountCaller = Annotated[Caller, Depends(require_account_caller)]
+
+
+def require_id_token_caller(
+    request: Request,
+    services: ServicesDep,
+    _cookie: Annotated[str | None, Security(token_cookie_scheme)] = None,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
+) -> Caller:
+    """The caller by their ID token, for routes that hand it on (the identity pool's login)."""
+    credential = read_credential(request, services.settings.cookie_name)
+    caller = authenticate(request, services, credential)[0]
+    if caller.has_access_token:
+        raise NotAuthorizedError("This needs the ID token: the token cookie, or it as Bearer.")
+    return caller
+
+
+IdTokenCaller = Annotated[Caller, Depends(require_id_token_caller)]

@@ -6,6 +6,7 @@ them in its thread pool and the event loop stays free.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
@@ -23,6 +24,7 @@ from app.auth.dependencies import (
     CookiePolicyDep,
     CurrentUser,
     IdentityDep,
+    IdTokenCaller,
     ServicesDep,
     authenticate,
     read_credential,
@@ -230,3 +232,15 @@ def read_current_user(user: CurrentUser, response: Response) -> schemas.CurrentU
     """The signed-in user's attributes."""
     _no_store(response)
     return schemas.CurrentUserResponse.of(user)
+
+
+@router.get(
+    "/aws_credentials", name="auth:read_aws_credentials",
+    response_model=schemas.AwsCredentialsResponse, responses=_errors(401, 501, 503),
+)
+def read_aws_credentials(
+    caller: IdTokenCaller, identity: IdentityDep, response: Response
+) -> schemas.AwsCredentialsResponse:
+    """Temporary AWS credentials for the signed-in user, from the identity pool."""
+    _no_store(response)
+    return schemas.AwsCredentialsResponse(**asdict(identity.get_aws_credentials(caller.token)))

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
-from tests.support.moto import ANY_CODE, MotoServer
+from tests.support.moto import ANY_CODE, MotoPool
 from tests.support.outbox import Outbox
 from tests.support.users import AuthFlow, TestUser
 
@@ -67,18 +67,15 @@ def local_backend(
 def cognito_backend(
     request: pytest.FixtureRequest, make_settings: Callable[..., Settings]
 ) -> Iterator[Backend]:
-    moto: MotoServer = request.getfixturevalue("moto_server")
-    moto.reset()
-    pool = moto.new_pool()
-    settings = make_settings(**pool.settings())
-    with TestClient(create_app(settings), base_url="https://testserver") as client:
-        yield Backend(
-            name="cognito",
-            client=client,
-            confirmation_code=lambda user: ANY_CODE,
-            reset_code=lambda user: ANY_CODE,
-            capabilities=COGNITO_CAPABILITIES,
-        )
+    pool: MotoPool = request.getfixturevalue("moto_pool")
+    make_client: Callable[..., TestClient] = request.getfixturevalue("make_cognito_client")
+    yield Backend(
+        name="cognito",
+        client=make_client(pool),
+        confirmation_code=lambda user: ANY_CODE,
+        reset_code=lambda user: ANY_CODE,
+        capabilities=COGNITO_CAPABILITIES,
+    )
 
 
 BACKENDS: dict[str, BackendFactory] = {"local": local_backend, "cognito": cognito_backend}
