@@ -428,6 +428,7 @@ class CognitoIdentityProvider:
             self._forget(subject.username)
             raise NotAuthorizedError("The session was signed out.")
         record = self.user_checks.get(subject.username)
+        fresh = record is None
         if record is None:
             record = self._admin_get(
                 subject.username,
@@ -442,7 +443,8 @@ class CognitoIdentityProvider:
         if refusal is not None:
             self._forget(subject.username)
             raise NotAuthorizedError(refusal)
-        self.user_checks.put(subject.username, record)
+        if fresh:  # a hit must not extend the entry's life past the TTL
+            self.user_checks.put(subject.username, record)
         return dataclasses.replace(record, groups=groups_of(subject.claims))
 
     # ------------------------------------------------------------------ passwords

@@ -188,3 +188,21 @@ def _credentials() -> dict[str, str]:
         "aws_access_key_id": AWS_ENV["AWS_ACCESS_KEY_ID"],
         "aws_secret_access_key": AWS_ENV["AWS_SECRET_ACCESS_KEY"],
     }
+
+
+def totp_code(secret: str, *, offset_steps: int = 0) -> str:
+    """The current TOTP code for a base32 secret, as moto checks it (this time step only).
+
+    moto's secret is too short for pyotp, hence cryptography's TOTP. Near the end of a
+    step this waits for the next one, so the code is still current when moto checks it.
+    """
+    import base64
+
+    from cryptography.hazmat.primitives.hashes import SHA1
+    from cryptography.hazmat.primitives.twofactor.totp import TOTP
+
+    if time.time() % 30 > 27:
+        time.sleep(30 - time.time() % 30 + 0.05)
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
+    totp = TOTP(key, 6, SHA1(), 30, enforce_key_length=False)  # noqa: S303 - RFC 6238's hash
+    return totp.generate(int(time.time()) + 30 * offset_steps).decode()
