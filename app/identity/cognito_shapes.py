@@ -89,6 +89,7 @@ def user_record(
         mfa_enabled=bool(mfa),
         groups=tuple(groups),
         created_at=created.timestamp() if created else None,
+        # With one method on and none preferred, Cognito challenges with that one.
         preferred_mfa=preferred_mfa or (mfa[0] if len(mfa) == 1 else None),
     )
 

@@ -133,8 +133,20 @@ class TestUserCheckCache:
             provider.check_subject(token)
 
 
-class TestSignOutInThisProcess:
-    """Through the HTTP API, with a TTL long enough that only the sign-out record can refuse."""
+class TestOldTokensOverHttp:
+    """Through the HTTP API: a disabled user with no cache, and sign-outs with a TTL long
+    enough that only this process's sign-out record can refuse the old token."""
+
+    def test_disabled_by_an_operator_refused_at_once_with_ttl_0(
+        self, moto_server: MotoServer, moto_pool: MotoPool,
+        make_cognito_client: Callable[..., TestClient],
+    ) -> None:
+        client = make_cognito_client(moto_pool, user_check_ttl_seconds=0)
+        user = AuthFlow(client, lambda user: ANY_CODE).signed_in_user()
+        assert client.get("/protected").status_code == 200
+        moto_server.idp().admin_disable_user(UserPoolId=moto_pool.pool_id, Username=user.username)
+        refused = client.get("/protected")
+        assert (refused.status_code, refused.json()["error"]) == (401, "NotAuthorized")
 
     def test_every_older_session_of_the_user_is_refused_at_once(
         self, moto_pool: MotoPool, make_cognito_client: Callable[..., TestClient]
