@@ -107,8 +107,8 @@ class CognitoIdentityProvider:
         client_secret: the app client's secret, if it has one: SECRET_HASH is then sent.
         endpoint_url: a Cognito-compatible endpoint instead of AWS's (moto's server).
         identity_pool_id: the identity pool for `get_aws_credentials`.
-        timeout_seconds: connect and read timeout of each attempt (botocore retries once
-            more in standard mode, twice in all).
+        timeout_seconds: connect and read timeout of each attempt; botocore's standard mode
+            retries a failed attempt up to twice, so a dead endpoint costs three of them.
         user_check_ttl_seconds: how long an AdminGetUser may stand for a fresh one.
         clock: wall-clock seconds (tests step it over the TTL).
     """
