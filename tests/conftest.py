@@ -1,8 +1,9 @@
 """Fixtures every test may use: settings for a temporary pool, an in-process client, a
-real server process, and the outbox where the pool's messages land."""
+real server process, the outbox where the pool's messages land, and moto's server."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings, load_settings
+from tests.support.moto import AWS_ENV, MotoPool, MotoServer
 from tests.support.outbox import Outbox
 from tests.support.server import LiveServer
 from tests.support.smtp import SmtpServer
@@ -110,3 +112,36 @@ def smtp_server() -> Iterator[SmtpServer]:
     server = SmtpServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """One moto server process for the session, with dummy AWS credentials for boto3."""
+    directory = tmp_path_factory.mktemp("moto")
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in AWS_ENV.items():
+            patch.setenv(name, value)
+        server = MotoServer(directory / "moto.log").start()
+        yield server
+        server.stop()
+
+
+@pytest.fixture
+def moto_pool(moto_server: MotoServer) -> MotoPool:
+    """A fresh user pool and app client on a freshly reset moto."""
+    moto_server.reset()
+    return moto_server.new_pool()
+
+
+@pytest.fixture
+def make_cognito_client(
+    make_settings: Callable[..., Settings], moto_server: MotoServer
+) -> Iterator[Callable[..., TestClient]]:
+    """In-process clients of the app on the cognito backend, pointed at a moto pool."""
+    with contextlib.ExitStack() as stack:
+
+        def make(pool: MotoPool, **overrides: Any) -> TestClient:
+            app = create_app(make_settings(**pool.settings(**overrides)))
+            return stack.enter_context(TestClient(app, base_url="https://testserver"))
+
+        yield make

@@ -157,3 +157,16 @@ async def require_account_caller(request: Request) -> Caller:
 
 
 AccountCaller = Annotated[Caller, Depends(require_account_caller)]
+
+
+async def require_id_token_caller(request: Request) -> Caller:
+    """The caller by their ID token, for routes that hand it on (the identity pool's login)."""
+    services: Services = request.app.state.services
+    credential = read_credential(request, services.settings.cookie_name)
+    caller = (await authenticate(request, services, credential))[0]
+    if caller.has_access_token:
+        raise NotAuthorizedError("This needs the ID token: the token cookie, or it as Bearer.")
+    return caller
+
+
+IdTokenCaller = Annotated[Caller, Depends(require_id_token_caller)]

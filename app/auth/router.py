@@ -1,7 +1,8 @@
 """The auth API (SPEC §2): sign-up, sign-in, tokens, and the signed-in user's account.
 
-
-
+Path operations that call a backend are plain `def`: backends block (Argon2, SQLite,
+boto3), so FastAPI runs them in its thread pool and the event loop stays free. Those
+that only read the checked caller are `async`.
 """
 
 
@@ -22,6 +23,7 @@ from app.auth.dependencies import (
     CookiePolicyDep,
     CurrentUser,
     IdentityDep,
+    IdTokenCaller,
     ServicesDep,
     SettingsDep,
     authenticate,
@@ -368,3 +370,17 @@ def set_sms_mfa(
     """Turn SMS MFA on (a verified phone number is needed) or off."""
     identity.set_sms_mfa(caller, body.enabled)
     return schemas.MfaStatusResponse(mfa_enabled=body.enabled)
+
+
+@router.get(
+    "/aws_credentials", name="auth:read_aws_credentials",
+    response_model=schemas.AwsCredentialsResponse,
+    openapi_extra=error_responses(401, 501, 503, signed_in=True),
+)
+def read_aws_credentials(
+    caller: IdTokenCaller, identity: IdentityDep, response: Response
+) -> schemas.AwsCredentialsResponse:
+    """Temporary AWS credentials for the signed-in user, from the identity pool."""
+    _no_store(response)
+    credentials = identity.get_aws_credentials(caller.token)
+    return schemas.AwsCredentialsResponse(**credentials._asdict())

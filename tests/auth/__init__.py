@@ -1,0 +1,1 @@
+"""Tests of the auth API beyond the contract suite."""

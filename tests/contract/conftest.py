@@ -4,6 +4,9 @@ A `Backend` is the app built for one backend plus what a test needs to play the 
 part: where the codes arrive. Backends that cannot do something (moto does not check
 sign-up codes) say so in `capabilities`, and the few tests that need it are skipped for
 them, with Stubber tests in tests/identity/ covering the same on the Cognito side.
+
+The `cognito` backend is `CognitoIdentityProvider` against moto's server over real HTTP,
+on a fresh pool per test.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
+from tests.support.moto import ANY_CODE, MotoPool
 from tests.support.outbox import Outbox
 from tests.support.users import AuthFlow, TestUser
 
@@ -37,10 +41,17 @@ class Backend:
             pytest.skip(f"the {self.name} backend cannot show this ({capability})")
 
 
-LOCAL_CAPABILITIES = frozenset({"checks_codes", "lockout", "alias_sign_in"})
+LOCAL_CAPABILITIES = frozenset({"checks_codes", "lockout", "alias_sign_in", "resends_codes"})
+# moto accepts any confirmation code, has no lockout, signs in by email only in pools that
+# refuse plain usernames, and answers ResendConfirmationCode with a 500.
+COGNITO_CAPABILITIES: frozenset[str] = frozenset()
+
+BackendFactory = Callable[[pytest.FixtureRequest, Callable[..., Settings]], Iterator[Backend]]
 
 
-def local_backend(make_settings: Callable[..., Settings]) -> Iterator[Backend]:
+def local_backend(
+    request: pytest.FixtureRequest, make_settings: Callable[..., Settings]
+) -> Iterator[Backend]:
     settings = make_settings()
     outbox = Outbox(settings.resolved_outbox_dir)
     with TestClient(create_app(settings), base_url="https://testserver") as client:
@@ -53,12 +64,28 @@ def local_backend(make_settings: Callable[..., Settings]) -> Iterator[Backend]:
         )
 
 
-BACKENDS: dict[str, Callable[..., Iterator[Backend]]] = {"local": local_backend}
+def cognito_backend(
+    request: pytest.FixtureRequest, make_settings: Callable[..., Settings]
+) -> Iterator[Backend]:
+    pool: MotoPool = request.getfixturevalue("moto_pool")
+    make_client: Callable[..., TestClient] = request.getfixturevalue("make_cognito_client")
+    yield Backend(
+        name="cognito",
+        client=make_client(pool),
+        confirmation_code=lambda user: ANY_CODE,
+        reset_code=lambda user: ANY_CODE,
+        capabilities=COGNITO_CAPABILITIES,
+    )
+
+
+BACKENDS: dict[str, BackendFactory] = {"local": local_backend, "cognito": cognito_backend}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
-def backend(request: pytest.FixtureRequest, make_settings: Callable[..., Settings]) -> Iterator[Backend]:
-    yield from BACKENDS[request.param](make_settings)
+def backend(
+    request: pytest.FixtureRequest, make_settings: Callable[..., Settings]
+) -> Iterator[Backend]:
+    yield from BACKENDS[request.param](request, make_settings)
 
 
 @pytest.fixture

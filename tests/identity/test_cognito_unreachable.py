@@ -1,0 +1,77 @@
+"""A Cognito endpoint that cannot be reached answers 503 with Retry-After, and returns.
+
+Three ways to be unreachable on loopback: nothing listens (connection refused), a socket
+listens but never answers (read timeout), and a server hangs up on every request. The
+time bound only proves there is no hang; it is far above what the timeouts allow.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+from tests.support.moto import AWS_ENV
+from tests.support.net import free_port
+from tests.support.users import PASSWORD
+
+NO_HANG_SECONDS = 25
+
+
+def _listening() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    return sock
+
+
+def _hang_up_on_everyone(sock: socket.socket) -> None:
+    while True:
+        try:
+            connection, _ = sock.accept()
+        except OSError:
+            return
+        connection.recv(65536)
+        connection.close()
+
+
+@pytest.fixture(params=["refused", "silent", "hangs_up"])
+def endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
+    if request.param == "refused":
+        yield f"http://127.0.0.1:{free_port()}"  # bound once, released: nothing listens
+        return
+    sock = _listening()
+    if request.param == "hangs_up":
+        threading.Thread(target=_hang_up_on_everyone, args=(sock,), daemon=True).start()
+    # "silent": the kernel completes the handshake, nobody ever reads or answers.
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()
+
+
+def test_sign_in_answers_service_unavailable(
+    endpoint: str, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    settings = make_settings(
+        auth_backend="cognito", cognito_region="us-east-1",
+        cognito_user_pool_id="us-east-1_Unreachable", cognito_client_id="client",
+        cognito_endpoint_url=endpoint, cognito_timeout_seconds=1,
+    )
+    with TestClient(create_app(settings), base_url="https://testserver") as client:
+        started = time.monotonic()
+        response = client.post("/auth/signin", json={"username": "alice", "password": PASSWORD})
+        elapsed = time.monotonic() - started
+
+    assert response.status_code == 503, response.text
+    assert response.json()["error"] == "ServiceUnavailable"
+    assert set(response.json()) == {"error", "message"}
+    assert int(response.headers["retry-after"]) > 0
+    assert "127.0.0.1" not in response.text, "no endpoint or botocore text reaches the client"
+    assert elapsed < NO_HANG_SECONDS

@@ -1,0 +1,177 @@
+"""The JWKS cache against a real loopback HTTP server whose key set the test controls.
+
+A new `kid` is picked up after the cooldown, a flood of made-up `kid`s costs at most one
+fetch per cooldown (counted at the server), and keys already held keep working when the
+JWKS endpoint goes down. The cooldown is stepped with an injected clock, not slept.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jose import jws
+
+from app.identity.local.keys import PoolKeys
+from app.tokens.errors import UnknownKeyError
+from app.tokens.jwks import JwksCache, http_fetcher
+from app.tokens.verifier import TokenVerifier
+
+ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Jwks"
+CLIENT_ID = "jwksclient"
+COOLDOWN = 30.0
+
+
+class JwksServer:
+    """Serves `document` at /jwks.json and counts the requests."""
+
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        self.document = document
+        self.fetches = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.fetches += 1
+                body = json.dumps(server.document).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._http.server_address[1]}/jwks.json"
+        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def sign(keys: PoolKeys, kid: str | None = None) -> str:
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": CLIENT_ID, "token_use": "id", "sub": "sub-1",
+              "cognito:username": "alice", "iat": now, "exp": now + 600}
+    return jws.sign(claims, keys.signing_key, headers={"kid": kid or keys.kid},
+                    algorithm="RS256")
+
+
+@pytest.fixture
+def old_key(tmp_path: Path) -> PoolKeys:
+    return PoolKeys(tmp_path / "old")
+
+
+@pytest.fixture
+def new_key(tmp_path: Path) -> PoolKeys:
+    return PoolKeys(tmp_path / "new")
+
+
+@pytest.fixture
+def server(old_key: PoolKeys) -> Iterator[JwksServer]:
+    jwks = JwksServer(old_key.jwks)
+    yield jwks
+    jwks.stop()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def verifier(server: JwksServer, clock: Clock) -> TokenVerifier:
+    cache = JwksCache(http_fetcher(server.url), cooldown_seconds=COOLDOWN, clock=clock)
+    return TokenVerifier(issuers=[ISSUER], client_id=CLIENT_ID, jwks=cache)
+
+
+class TestRotation:
+    def test_a_new_kid_is_picked_up_and_a_withdrawn_one_dropped(
+        self, verifier: TokenVerifier, server: JwksServer, clock: Clock,
+        old_key: PoolKeys, new_key: PoolKeys,
+    ) -> None:
+        old_token = sign(old_key)
+        assert verifier.verify(old_token, ("id",))["sub"] == "sub-1"
+        assert server.fetches == 1
+
+        server.document = new_key.jwks  # the issuer rotates: only the new key is published
+        clock.now += COOLDOWN
+        assert verifier.verify(sign(new_key), ("id",))["sub"] == "sub-1"
+        assert server.fetches == 2
+        with pytest.raises(UnknownKeyError):
+            verifier.verify(old_token, ("id",))
+
+    def test_a_new_kid_within_the_cooldown_waits_for_it(
+        self, verifier: TokenVerifier, server: JwksServer, clock: Clock,
+        old_key: PoolKeys, new_key: PoolKeys,
+    ) -> None:
+        verifier.verify(sign(old_key), ("id",))
+        server.document = {"keys": [old_key.public_jwk, new_key.public_jwk]}
+        with pytest.raises(UnknownKeyError):
+            verifier.verify(sign(new_key), ("id",))
+        clock.now += COOLDOWN
+        verifier.verify(sign(new_key), ("id",))
+        assert server.fetches == 2
+
+
+class TestFlood:
+    def test_random_kids_cost_at_most_one_fetch_per_cooldown(
+        self, verifier: TokenVerifier, server: JwksServer, clock: Clock, old_key: PoolKeys
+    ) -> None:
+        verifier.verify(sign(old_key), ("id",))
+        assert server.fetches == 1
+
+        def flood() -> int:
+            refused = 0
+            for _ in range(100):
+                try:
+                    verifier.verify(sign(old_key, kid=uuid.uuid4().hex), ("id",))
+                except UnknownKeyError:
+                    refused += 1
+            return refused
+
+        for window in range(1, 4):
+            clock.now += COOLDOWN
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                refused = sum(pool.map(lambda _: flood(), range(4)))
+            assert refused == 400
+            assert server.fetches == 1 + window, "one refetch per cooldown window"
+        # The real key still verifies after all that.
+        verifier.verify(sign(old_key), ("id",))
+        assert server.fetches == 4
+
+
+class TestEndpointDown:
+    def test_cached_keys_keep_working(
+        self, verifier: TokenVerifier, server: JwksServer, clock: Clock,
+        old_key: PoolKeys, new_key: PoolKeys,
+    ) -> None:
+        token = sign(old_key)
+        verifier.verify(token, ("id",))
+        server.stop()
+
+        assert verifier.verify(token, ("id",))["sub"] == "sub-1"
+        clock.now += COOLDOWN
+        with pytest.raises(UnknownKeyError, match="could not be fetched"):
+            verifier.verify(sign(new_key), ("id",))  # tries the endpoint, which is down
+        assert verifier.verify(token, ("id",))["sub"] == "sub-1", "a failed fetch keeps the keys"
