@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     cognito_jwks_url: str | None = None
     cognito_domain: str | None = None
     cognito_identity_pool_id: str | None = None
+    # The identity providers of the pool's managed login (Google, Facebook, ...), so the
+    # frontend can offer a button for each; the stack sets it from its context.
+    cognito_identity_providers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cognito_timeout_seconds: float = Field(5.0, gt=0)
 
     # The browser side.
@@ -90,9 +93,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     app_name: str = Field("authgate", description="shown in messages and authenticator apps")
 
-    @field_validator("cors_allow_origins", mode="before")
+    @field_validator("cors_allow_origins", "cognito_identity_providers", mode="before")
     @classmethod
-    def _split_origins(cls, value: Any) -> Any:
+    def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):
@@ -133,6 +136,13 @@ class Settings(BaseSettings):
             # Browsers drop SameSite=None cookies that are not Secure.
             object.__setattr__(self, "cookie_secure", True)
         return self
+
+    @property
+    def federated_providers(self) -> list[str]:
+        """The names `/auth/oauth/{provider}/authorize` accepts with this backend."""
+        if self.auth_backend == "cognito":
+            return list(self.cognito_identity_providers) if self.cognito_domain else []
+        return [provider.name for provider in self.local_oidc_providers]
 
     @property
     def resolved_outbox_dir(self) -> Path:

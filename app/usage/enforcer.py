@@ -22,7 +22,7 @@ from app.usage.plans import PlansFile
 KEY_RELOAD_SECONDS = 2.0  # how soon a key disabled elsewhere stops working
 UNKNOWN_KEY_RELOAD_SECONDS = 0.5  # an unknown key rereads the keys, at most this often
 # Never behind a key, whatever the plans file says: health checks, the docs, the page.
-OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/",
+OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/", "/config",
                         "/redoc", "/favicon.ico"})
 OPEN_PREFIXES = ("/static/",)
 
