@@ -64,10 +64,11 @@ def configure_logging(level: str = "INFO") -> None:
         logger = logging.getLogger(name)
         logger.handlers = []
         logger.propagate = True
-    # One line per request is noise on a laptop and cost on Lambda; DEBUG turns it on.
+    # uvicorn's access line carries the query string (an OAuth callback's code and state):
+    # it stays off, and app.middleware.AccessLog writes one without it at DEBUG.
     access = logging.getLogger("uvicorn.access")
     access.handlers = []
-    access.propagate = True
-    access.setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+    access.propagate = False
+    access.disabled = True
     for noisy in ("botocore", "boto3", "urllib3", "httpx", "httpcore", "mangum"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

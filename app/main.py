@@ -15,7 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from app.auth.router import router as auth_router
 from app.content.router import router as content_router
 from app.errors import install_error_handlers
-from app.middleware import BodyGuard, SecurityHeaders
+from app.middleware import AccessLog, BodyGuard, SecurityHeaders
 from app.openapi import install_openapi
 from app.services import Services
 from app.settings import Settings, SettingsError, get_settings
@@ -85,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_age=600,
     )
     app.add_middleware(SecurityHeaders)
+    if settings.log_level == "DEBUG":
+        app.add_middleware(AccessLog)
     install_openapi(app, cookie_name=settings.cookie_name, plans=plans)
     return app
 

@@ -2,12 +2,15 @@
 
 `BodyGuard` answers a body that is not JSON with 415 and a body over the limit with 413,
 before any of it reaches a route: FastAPI would otherwise try to parse a form or buffer
-megabytes. `SecurityHeaders` adds the headers every response should carry.
+megabytes. `SecurityHeaders` adds the headers every response should carry. `AccessLog`
+writes a request line at DEBUG.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -125,3 +128,32 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class AccessLog:
+    """One line per request at DEBUG: method, path (never the query), status, duration."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.log = logging.getLogger("app.access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.log.isEnabledFor(logging.DEBUG):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_recording(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_recording)
+        finally:
+            self.log.debug("request", extra={
+                "method": scope["method"], "path": scope["path"], "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            })

@@ -30,6 +30,7 @@ class Backend:
     client: TestClient
     confirmation_code: Callable[[TestUser], str]
     reset_code: Callable[[TestUser], str]
+    sms_code: Callable[[str], str] = lambda phone: ""  # noqa: E731
     capabilities: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -41,9 +42,16 @@ class Backend:
             pytest.skip(f"the {self.name} backend cannot show this ({capability})")
 
 
-LOCAL_CAPABILITIES = frozenset({"checks_codes", "lockout", "alias_sign_in", "resends_codes"})
+LOCAL_CAPABILITIES = frozenset({
+    "checks_codes", "lockout", "alias_sign_in", "resends_codes", "attribute_codes",
+    "totp_window", "ends_other_sessions", "breached_list", "binds_sessions",
+})
 # moto accepts any confirmation code, has no lockout, signs in by email only in pools that
-# refuse plain usernames, and answers ResendConfirmationCode with a 500.
+# refuse plain usernames, answers ResendConfirmationCode and GetUserAttributeVerificationCode
+# with a 500, checks TOTP codes in the current step only and never refuses one used before,
+# and answers a challenge session for whatever username comes with it.
+# Cognito itself cannot end a user's other sessions on ChangePassword, and its breached
+# password check is the threat protection the stack turns on, not the app's list.
 COGNITO_CAPABILITIES: frozenset[str] = frozenset()
 
 BackendFactory = Callable[[pytest.FixtureRequest, Callable[..., Settings]], Iterator[Backend]]
@@ -60,6 +68,7 @@ def local_backend(
             client=client,
             confirmation_code=lambda user: outbox.latest_code(user.email),
             reset_code=lambda user: outbox.latest_code(user.email),
+            sms_code=lambda phone: outbox.latest_code(phone, channel="sms"),
             capabilities=LOCAL_CAPABILITIES,
         )
 

@@ -163,6 +163,29 @@ class TestSignInErrors:
         assert wrong.json() == unknown.json() == {
             "error": "NotAuthorized", "message": "Incorrect username or password."}
 
+    @pytest.mark.parametrize("case", ["expired", "another user's"])
+    def test_a_session_cognito_refuses(self, stubbed: Stubbed, case: str) -> None:
+        # Cognito binds a session to its user and lets it live 3 minutes; moto does neither.
+        stubbed.error("respond_to_auth_challenge", "NotAuthorizedException",
+                      "Invalid session for the user, session is expired.")
+        response = stubbed.client.post("/auth/signin/challenge", json={
+            "username": "mallory", "session": SESSION, "challenge": "SOFTWARE_TOKEN_MFA",
+            "code": "123456"})
+        assert (response.status_code, response.json()["error"]) == (401, "NotAuthorized")
+        assert "set-cookie" not in response.headers
+        assert_clean(response)
+
+    @pytest.mark.parametrize(("code", "error"), [
+        ("CodeMismatchException", "CodeMismatch"), ("ExpiredCodeException", "ExpiredCode"),
+        ("EnableSoftwareTokenMFAException", "CodeMismatch")])
+    def test_wrong_and_replayed_mfa_codes(self, stubbed: Stubbed, code: str, error: str) -> None:
+        # Cognito refuses a TOTP code outside the window or used before: CodeMismatch.
+        stubbed.error("respond_to_auth_challenge", code, "Invalid code received for user")
+        response = stubbed.client.post("/auth/signin/challenge", json={
+            "username": "alice", "session": SESSION, "challenge": "SOFTWARE_TOKEN_MFA",
+            "code": "123456"})
+        assert (response.status_code, response.json()["error"]) == (400, error)
+
     def test_a_challenge_this_app_cannot_answer(self, stubbed: Stubbed) -> None:
         stubbed.stubber.add_response("initiate_auth", {
             "ChallengeName": "MFA_SETUP", "Session": SESSION, "ChallengeParameters": {}})

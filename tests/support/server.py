@@ -29,17 +29,22 @@ class LiveServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
+    def stdout_path(self) -> Path:
+        return self.log_path.with_name(self.log_path.name + ".stdout")
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20.0) -> LiveServer:
         self.port = free_port()
-        with self.log_path.open("ab") as log:  # the child keeps its own copy
+        # The logs (stderr) and the console's deliveries (stdout) apart, as a person sees them.
+        with self.log_path.open("ab") as log, self.stdout_path.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
                  "--port", str(self.port), "--workers", str(self.workers),
                  "--no-server-header"],
-                cwd=REPO, env=self.env, stdout=log, stderr=log,
+                cwd=REPO, env=self.env, stdout=out, stderr=log,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
