@@ -25,6 +25,7 @@ UNKNOWN_KEY_RELOAD_SECONDS = 0.5  # an unknown key rereads the keys, at most thi
 OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/", "/config",
                         "/redoc", "/favicon.ico"})
 OPEN_PREFIXES = ("/static/",)
+ROUTE_CACHE_SIZE = 4096
 
 
 class Refusal(NamedTuple):
@@ -76,11 +77,12 @@ class UsageEnforcer:
         self._key_rules = [(method, path.lower()) for method, path in plans.key_routes]
         self._method_rules = {
             plan.name: {
-                (route.split(" ", 1)[0], route.split(" ", 1)[1].lower()): throttle
+                " ".join(normalise(*route.split(" ", 1))): throttle
                 for route, throttle in plan.method_throttles.items()
             }
             for plan in plans.plans
         }
+        self._routes: dict[tuple[str, str], tuple[bool, str]] = {}
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
         self._lock = threading.Lock()
         self._by_hash: dict[str, ApiKey] = {}
@@ -88,14 +90,30 @@ class UsageEnforcer:
         self.ledger = QuotaLedger(keys)
         self.daily = DailyCounter(keys, clock=clock)
 
-    def needs_key(self, method: str, path: str) -> bool:
+    def _route(self, method: str, path: str) -> tuple[bool, str]:
+        """Whether (method, path) needs a key, and its normalised "METHOD /path".
+
+        Remembered per spelling: a server sees few distinct paths, and this runs on every
+        request. Bounded, so a scan of made-up paths cannot grow it without end.
+        """
+        known = self._routes.get((method, path))
+        if known is not None:
+            return known
         if method.upper() == "OPTIONS" or path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
-            return False
-        method, path = normalise(method, path)
-        return any(
-            path == rule_path and rule_method in ("ANY", method)
-            for rule_method, rule_path in self._key_rules
-        )
+            answer = (False, "")
+        else:
+            norm_method, norm_path = normalise(method, path)
+            needed = any(
+                norm_path == rule_path and rule_method in ("ANY", norm_method)
+                for rule_method, rule_path in self._key_rules
+            )
+            answer = (needed, f"{norm_method} {norm_path}")
+        if len(self._routes) < ROUTE_CACHE_SIZE:
+            self._routes[(method, path)] = answer
+        return answer
+
+    def needs_key(self, method: str, path: str) -> bool:
+        return self._route(method, path)[0]
 
     def _key(self, value: str) -> ApiKey | None:
         digest = hash_key(value)
@@ -117,7 +135,8 @@ class UsageEnforcer:
 
     def check(self, method: str, path: str, api_key: str | None) -> tuple[Refusal | None, str | None]:
         """What to do with a request: a refusal or None, and the caller's key id."""
-        if not self.needs_key(method, path):
+        needed, route = self._route(method, path)
+        if not needed:
             return None, None
         key = self._key(api_key) if api_key else None
         if key is None or not key.enabled:
@@ -127,11 +146,10 @@ class UsageEnforcer:
         except KeyError:
             return FORBIDDEN, key.id  # a key whose plan left the file is not admitted
         now = self._clock()
-        rule = self._method_rules[plan.name].get(normalise(method, path))
+        rule = self._method_rules[plan.name].get(route)
         with self._lock:
             buckets = [self._bucket((key.id, ""), lambda: TokenBucket(plan.throttle, now))]
             if rule is not None:
-                route = " ".join(normalise(method, path))
                 buckets.append(self._bucket((key.id, route), lambda: TokenBucket(rule, now)))
             if not all(bucket.has_token(now) for bucket in buckets):
                 return THROTTLED, key.id

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 from app.usage.keys import KeyStore
 from app.usage.plans import Quota, Throttle
@@ -47,14 +48,18 @@ class TokenBucket:
 
 def period_start(quota: Quota, now: datetime) -> date:
     """The first UTC day of the quota period that `now` falls in."""
-    today = now.astimezone(UTC).date()
-    if quota.period == "DAY":
+    return _period_start(quota.period, quota.offset, now.astimezone(UTC).date())
+
+
+@lru_cache(maxsize=64)
+def _period_start(period: str, offset: int, today: date) -> date:
+    if period == "DAY":
         return today
-    if quota.period == "WEEK":
+    if period == "WEEK":
         # date.weekday(): Monday is 0; API Gateway's offset 0 is Sunday.
         days_since_sunday = (today.weekday() + 1) % 7
-        return today - timedelta(days=(days_since_sunday - quota.offset) % 7)
-    start_day = quota.offset + 1
+        return today - timedelta(days=(days_since_sunday - offset) % 7)
+    start_day = offset + 1
     if today.day >= start_day:
         return today.replace(day=start_day)
     previous = today.replace(day=1) - timedelta(days=1)

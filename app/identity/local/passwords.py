@@ -1,11 +1,12 @@
 """Password policy, the common-password list, and Argon2id hashing.
 
-Hashing parameters: Argon2id, 19 MiB, 2 passes, 1 lane, OWASP's first recommended setting
-(Password Storage Cheat Sheet). `bench/hashing.py` compares it with the other OWASP
-settings and argon2-cffi's 64 MiB default on this hardware: it is the fastest of the
-settings that meet OWASP's minimum (about 20 ms a hash here), which keeps sign-in
-latency low and the memory of concurrent sign-ins bounded (19 MiB each, at most
-`HASHING_CONCURRENCY` at once) while costing an attacker 19 MiB per guess.
+Hashing parameters: Argon2id, 19 MiB, 2 passes, 1 lane, the first of OWASP's equivalent
+settings (Password Storage Cheat Sheet). `bench/hashing.py` times all five and
+argon2-cffi's 64 MiB default here: the lower-memory equivalents are 15-30% faster but
+trade away memory, which is what makes Argon2 costly on GPUs; 46 MiB with one pass costs
+2.3 times as much and 64 MiB almost 5 times. At about 20 ms a hash a core signs in 50
+users a second, and at most `HASHING_CONCURRENCY` hashes run at once, so a burst of
+sign-ins queues instead of asking for 19 MiB times the thread pool.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ from app.errors import InvalidPasswordError
 ARGON2_TIME_COST = 2
 ARGON2_MEMORY_KIB = 19 * 1024
 ARGON2_PARALLELISM = 1
-# Each hash holds its memory for its whole run: bound how many run at once, so a burst of
-# sign-ins queues instead of asking for 19 MiB times the thread pool's size.
 HASHING_CONCURRENCY = max(2, (os.cpu_count() or 1) * 2)
 
 _SYMBOLS = frozenset("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ")
