@@ -184,6 +184,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_http_exception(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400:
+            # FastAPI's only 400 is a body it could not decode (not UTF-8, say): the same
+            # answer as malformed JSON.
+            return JSONResponse(
+                error_body("ValidationError", "The body is not valid JSON (or not UTF-8).",
+                           details=[{"type": "json_invalid", "loc": ["body"],
+                                     "msg": "JSON decode error"}]),
+                status_code=422,
+            )
         mapped: type[AppError] = {404: NotFoundError, 405: MethodNotAllowedError}.get(
             exc.status_code, InvalidParameterError
         )

@@ -64,19 +64,50 @@ def error_responses(*statuses: int, signed_in: bool = False) -> dict[str, Any]:
     return extra
 
 
+USAGE_REFUSAL_SCHEMA = {
+    "title": "UsagePlanRefusal",
+    "type": "object",
+    "required": ["message"],
+    "properties": {"message": {"type": "string", "enum": [
+        "Forbidden", "Too Many Requests", "Limit Exceeded"]}},
+    "description": "API Gateway's answer: no valid key, throttled, or over the quota",
+}
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
+_REFUSAL_REF = {"$ref": "#/components/schemas/UsagePlanRefusal"}
+
 API_KEY_SCHEME = {"type": "apiKey", "in": "header", "name": "x-api-key",
                   "description": "An API key of a usage plan (USAGE_PLANS=local or gateway)."}
 
 
-def _require_api_keys(schema: dict[str, Any], plans: PlansFile) -> None:
-    """Add the x-api-key requirement to each operation the plans file puts behind a key."""
-    keyed = {(method, path.lower()) for method, path in plans.key_routes}
+def _add_response(operation: dict[str, Any], status: int, reason: str,
+                  schema: dict[str, Any]) -> None:
+    """Document an answer, as an alternative if the status is documented already."""
+    responses = operation.setdefault("responses", {})
+    entry = responses.get(str(status))
+    if entry is None:
+        responses[str(status)] = {"description": reason,
+                                  "content": {"application/json": {"schema": schema}}}
+        return
+    media = entry.setdefault("content", {}).setdefault("application/json", {})
+    existing = media.get("schema")
+    media["schema"] = {"anyOf": [existing, schema]} if existing else schema
+    entry["description"] = f"{entry.get('description', '')}; or {reason}".lstrip("; ")
+
+
+def _document_middleware(schema: dict[str, Any], plans: PlansFile | None) -> None:
+    """Answers made before any route runs: the body guard's, and the usage plans'."""
+    keyed = {(method, path.lower()) for method, path in plans.key_routes} if plans else set()
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
+            if "requestBody" in operation:
+                _add_response(operation, 413, _REASONS[413], _ERROR_REF)
+                _add_response(operation, 415, _REASONS[415], _ERROR_REF)
             if not ({(method.upper(), path.lower()), ("ANY", path.lower())} & keyed):
                 continue
             alternatives = operation.get("security") or [{}]
             operation["security"] = [{**choice, "ApiKey": []} for choice in alternatives]
+            _add_response(operation, 403, "No valid API key", _REFUSAL_REF)
+            _add_response(operation, 429, "Throttled or over the quota", _REFUSAL_REF)
 
 
 def install_openapi(app: FastAPI, *, cookie_name: str, plans: PlansFile | None) -> None:
@@ -95,7 +126,8 @@ def install_openapi(app: FastAPI, *, cookie_name: str, plans: PlansFile | None) 
             schemes["BearerToken"] = _scheme(bearer_scheme)
             if plans is not None:
                 schemes["ApiKey"] = API_KEY_SCHEME
-                _require_api_keys(schema, plans)
+                components["schemas"]["UsagePlanRefusal"] = USAGE_REFUSAL_SCHEMA
+            _document_middleware(schema, plans)
             app.openapi_schema = schema
         return app.openapi_schema
 
