@@ -8,11 +8,13 @@ says which, never a 500.
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Literal
 
@@ -21,20 +23,15 @@ from app.errors import ServiceUnavailableError
 log = logging.getLogger(__name__)
 
 
-def _unavailable(exc: sqlite3.Error) -> ServiceUnavailableError:
+def _reason(exc: Exception, directory: Path) -> str:
     text = str(exc).lower()
-    if "readonly" in text or "read-only" in text:
-        reason = "its directory is read-only"
-    elif "full" in text:
-        reason = "the disk is full"
-    elif "locked" in text or "busy" in text:
-        reason = "it is busy"
-    else:
-        reason = "it cannot be opened"
-    log.error("storage failure", extra={"reason": reason, "sqlite_error": str(exc)})
-    return ServiceUnavailableError(
-        f"The service cannot store changes right now ({reason}). Try again shortly."
-    )
+    if "readonly" in text or "read-only" in text or not os.access(directory, os.W_OK):
+        return "its directory is read-only"
+    if "full" in text or getattr(exc, "errno", None) == errno.ENOSPC:
+        return "the disk is full"
+    if "locked" in text or "busy" in text:
+        return "it is busy"
+    return "it cannot be opened"
 
 
 class SqliteStore:
@@ -70,14 +67,25 @@ class SqliteStore:
         conn.execute(f"PRAGMA synchronous = {self._synchronous}")
         return conn
 
+    def _unavailable(self, exc: Exception) -> ServiceUnavailableError:
+        """A storage fault as a 503 that says which; the connection is dropped, so the next
+        request reconnects and service returns on its own once the fault clears."""
+        self.close()
+        reason = _reason(exc, self.path.parent)
+        log.error("storage failure", extra={"database": self.path.name, "reason": reason,
+                                            "sqlite_error": str(exc)})
+        return ServiceUnavailableError(
+            f"The service cannot store changes right now ({reason}). Try again shortly."
+        )
+
     def connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             try:
                 self._ensure_schema()
                 conn = self._connect()
-            except sqlite3.Error as exc:
-                raise _unavailable(exc) from exc
+            except (sqlite3.Error, OSError) as exc:
+                raise self._unavailable(exc) from exc
             self._local.conn = conn
         return conn
 
@@ -103,6 +111,12 @@ class SqliteStore:
             self.path.chmod(0o600)
             self._schema_ready = True
 
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            with suppress(sqlite3.Error):  # a failed rollback leaves the journal to recover
+                conn.execute("ROLLBACK")
+
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction that takes the lock up front, committed on success."""
@@ -110,31 +124,31 @@ class SqliteStore:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise _unavailable(exc) from exc
+            raise self._unavailable(exc) from exc
         try:
             yield conn
             conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise _unavailable(exc) from exc
+            self._rollback(conn)
+            raise self._unavailable(exc) from exc
         except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            self._rollback(conn)
             raise
 
     def read(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
         try:
             return self.connection().execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:
-            raise _unavailable(exc) from exc
+            raise self._unavailable(exc) from exc
 
     def read_one(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Row | None:
         rows = self.read(sql, params)
         return rows[0] if rows else None
 
     def close(self) -> None:
+        """Close this thread's connection (the next use opens a new one)."""
         conn = getattr(self._local, "conn", None)
+        self._local.conn = None
         if conn is not None:
-            conn.close()
-            self._local.conn = None
+            with suppress(sqlite3.Error):
+                conn.close()

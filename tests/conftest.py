@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,11 +85,15 @@ def server_env(directory: Path, **extra: str) -> dict[str, str]:
 
 @pytest.fixture
 def start_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
-    """Start real server processes on this test's pool; all are stopped afterwards."""
+    """Start real server processes on a pool in `directory` (this test's by default).
+
+    Logs stay in the test's folder, whatever `directory` is (a test may fill that one).
+    """
     started: list[LiveServer] = []
 
-    def start(directory: Path = tmp_path, **env: str) -> LiveServer:
-        server = LiveServer(server_env(directory, **env), log_path=directory / "server.log")
+    def start(directory: Path = tmp_path, launcher: Sequence[str] = (), **env: str) -> LiveServer:
+        log_path = tmp_path / f"server-{len(started)}.log"
+        server = LiveServer(server_env(directory, **env), log_path=log_path, launcher=launcher)
         started.append(server.start())
         return server
 

@@ -15,7 +15,10 @@ class Outbox:
     def messages(self, to: str | None = None) -> list[dict[str, Any]]:
         if not self.directory.exists():
             return []
-        found = [json.loads(p.read_text()) for p in sorted(self.directory.glob("*.json"))]
+        found = [
+            json.loads(path.read_text()) for path in sorted(self.directory.glob("*.json"))
+            if not path.name.startswith(".")  # a file being written
+        ]
         return [m for m in found if to is None or m["to"] == to]
 
     def latest_code(self, to: str, *, timeout: float = 5.0, channel: str | None = None) -> str:

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -20,10 +20,14 @@ REPO = Path(__file__).resolve().parents[2]
 class LiveServer:
     """Starts `uvicorn app.main:app` with the given environment, and stops or kills it."""
 
-    def __init__(self, env: Mapping[str, str], *, workers: int = 1, log_path: Path) -> None:
+    def __init__(
+        self, env: Mapping[str, str], *, workers: int = 1, log_path: Path,
+        launcher: Sequence[str] = (),
+    ) -> None:
         self.env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
         self.env.pop("PYTEST_CURRENT_TEST", None)
         self.workers = workers
+        self.launcher = list(launcher)  # e.g. setpriv, to run the server with fewer rights
         self.log_path = log_path
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
@@ -41,7 +45,7 @@ class LiveServer:
         # The logs (stderr) and the console's deliveries (stdout) apart, as a person sees them.
         with self.log_path.open("ab") as log, self.stdout_path.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
+                [*self.launcher, sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
                  "--port", str(self.port), "--workers", str(self.workers),
                  "--no-server-header"],
                 cwd=REPO, env=self.env, stdout=out, stderr=log,

@@ -24,9 +24,9 @@ class _Keep:
 
 
 class SmtpServer:
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
         self.inbox: list[Message] = []
-        self.port = free_port()
+        self.port = port or free_port()
         self._controller = Controller(_Keep(self.inbox), hostname="127.0.0.1", port=self.port)
 
     def start(self) -> SmtpServer:

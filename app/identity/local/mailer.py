@@ -67,14 +67,19 @@ class OutboxMailer:
         if self._echo is not None:
             self._echo.send(message)
         record = {**asdict(message), "sent_at": time.time()}
-        self.directory.mkdir(parents=True, exist_ok=True)
         name = f"{time.time_ns()}-{secrets.token_hex(4)}.json"
-        temporary = self.directory / f".{name}"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(record, handle)
-        # Readers never see a half-written file.
-        temporary.rename(self.directory / name)
+        temporary = self.directory / f".{name}.partial"
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                json.dump(record, handle)
+            # Readers never see a half-written file.
+            temporary.rename(self.directory / name)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            log.warning("message not written to the outbox; the user can ask again",
+                        extra={"outbox": str(self.directory), "reason": exc.strerror})
 
 
 class SmtpMailer:

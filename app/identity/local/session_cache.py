@@ -10,6 +10,7 @@ hold: a sign-out takes effect at once everywhere, not after the TTL.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import threading
@@ -18,6 +19,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
 
 Value = TypeVar("Value")
 Stamp = tuple[int, int] | None
@@ -71,8 +74,14 @@ class SessionCheckCache(Generic[Value]):
 
     def invalidate(self) -> None:
         """Tell every process (this one included) that its answers may be wrong now."""
-        temporary = self._marker.with_name(f".{self._marker.name}.{secrets.token_hex(6)}")
-        temporary.write_bytes(secrets.token_bytes(8))
-        os.replace(temporary, self._marker)
         with self._lock:
             self._entries.clear()
+        temporary = self._marker.with_name(f".{self._marker.name}.{secrets.token_hex(6)}")
+        try:
+            temporary.write_bytes(secrets.token_bytes(8))
+            os.replace(temporary, self._marker)
+        except OSError as exc:
+            # The change is committed; other processes see it when their answers expire.
+            temporary.unlink(missing_ok=True)
+            log.error("other server processes were not told of a sign-out; they learn of it "
+                      "within USER_CHECK_TTL_SECONDS", extra={"reason": exc.strerror})
