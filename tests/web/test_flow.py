@@ -110,7 +110,8 @@ class TestWholeFlow:
         expect_signed_in(page, person)
 
     def test_a_reload_keeps_the_person_signed_in(
-        self, page: Page, web_server: Callable[..., LiveServer], smtp_server: SmtpServer
+        self, page: Page, context: BrowserContext, web_server: Callable[..., LiveServer],
+        smtp_server: SmtpServer,
     ) -> None:
         server = web_server()
         person = Person.new()
@@ -123,6 +124,15 @@ class TestWholeFlow:
         open_page(page, server)
         expect(page.get_by_role("heading", name="Signed in")).to_be_visible()
         expect(page.get_by_role("region", name="Current user")).to_contain_text(person.username)
+
+        # The ID token gone (as when it expires): the page refreshes it with the refresh
+        # cookie instead of saying the person is signed out.
+        context.clear_cookies(name="token")
+        with page.expect_response("**/auth/refresh") as refreshed:
+            open_page(page, server)
+        assert refreshed.value.status == 200
+        expect(page.get_by_role("heading", name="Signed in")).to_be_visible()
+        assert any(c["name"] == "token" for c in context.cookies(server.url))
 
 
 class TestCookies:
