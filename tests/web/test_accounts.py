@@ -1,5 +1,6 @@
 """The page's other account paths: password reset, a set-for-you password, and how
-failures read (wrong password, lockout, missing fields), with the busy state between."""
+failures read (wrong password, lockout, missing fields), with the busy state between;
+and the text-message step of two-step sign-in."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Page, Route, expect
 
+from tests.support.outbox import Outbox
 from tests.support.server import REPO, LiveServer
 from tests.support.smtp import SmtpServer
 from tests.web.pages import (
@@ -49,6 +53,48 @@ class TestPasswordReset:
 
         person.password = "Another-Horse-8-Staple"
         sign_in(page, person)
+        expect_signed_in(page, person)
+
+
+class TestSmsMfa:
+    def test_sign_in_through_the_text_message_step(
+        self, page: Page, web_server: Callable[..., LiveServer], smtp_server: SmtpServer
+    ) -> None:
+        server = web_server()
+        sms = Outbox(Path(server.env["OUTBOX_DIR"]))  # SMS goes to the outbox, not SMTP
+        person = Person.new("sms")
+        phone = "+15555550123"
+        # The page has no phone settings: the phone is verified and SMS MFA turned on
+        # through the API, as a mobile client would, with a Bearer token.
+        with httpx.Client(base_url=server.url) as api:
+            api.post("/auth/signup", json={"username": person.username, "email": person.email,
+                                           "password": person.password,
+                                           "phone_number": phone}).raise_for_status()
+            api.post("/auth/confirm_signup", json={
+                "username": person.username, "code": mail_code(smtp_server, person.email),
+            }).raise_for_status()
+            token = api.post("/auth/signin", json={"username": person.username,
+                                                   "password": person.password}).json()["token"]
+            bearer = {"Authorization": f"Bearer {token}"}
+            api.post("/auth/verify_attribute", json={"attribute": "phone_number"},
+                     headers=bearer).raise_for_status()
+            api.post("/auth/confirm_attribute", headers=bearer, json={
+                "attribute": "phone_number", "code": sms.latest_code(phone, channel="sms"),
+            }).raise_for_status()
+            api.post("/auth/mfa/sms", json={"enabled": True}, headers=bearer).raise_for_status()
+            sent_before = len(sms.messages(phone))
+
+        open_page(page, server)
+        sign_in(page, person)
+        expect(page.get_by_role("form", name="Two-step sign-in")).to_contain_text(
+            "we sent by text message to"
+        )
+        expect(status(page)).to_contain_text("Two-step sign-in: we sent a code by text message")
+        assert len(sms.messages(phone)) == sent_before + 1
+        field(page, "Code").fill(sms.latest_code(phone, channel="sms"))
+        with page.expect_request("**/auth/signin/challenge") as sent:
+            button(page, "Verify code").click()
+        assert json.loads(sent.value.post_data or "{}")["challenge"] == "SMS_MFA"
         expect_signed_in(page, person)
 
 
@@ -131,7 +177,12 @@ class TestMessages:
         person = Person.new("later")
         open_page(page, server)
         sign_up(page, person)
-        open_page(page, server)  # the person comes back later
+        open_page(page, server)  # the person comes back later, with the code
+        field(page, "Username").fill(person.username)
+        button(page, "Enter your code").click()
+        expect(field(page, "Code")).to_be_focused()
+        button(page, "Cancel").click()
+        expect(field(page, "Code")).to_have_count(0)
 
         sign_in(page, person)
         expect(status(page)).to_contain_text("User is not confirmed")

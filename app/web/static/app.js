@@ -461,6 +461,12 @@
       $("#password").focus();
     },
 
+    "show-confirm"() {
+      showStep({ kind: "confirm", username: value("#username") },
+        { intro: "Enter your username above and the 6-digit code we sent you." });
+      setStatus("", "info");
+    },
+
     "cancel-step"() {
       showStep(null);
       setStatus("", "info");
