@@ -82,6 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_credentials=True,
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["content-type", "x-csrf-token", "x-api-key", "authorization"],
+        # Not a CORS-safelisted header: without this a page on another origin cannot read
+        # how long a lockout (429) or an outage (503) lasts.
+        expose_headers=["retry-after"],
         max_age=600,
     )
     app.add_middleware(SecurityHeaders)

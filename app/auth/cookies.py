@@ -42,8 +42,12 @@ def public_prefix(request: Request) -> str:
     if isinstance(event, dict):
         outer = (event.get("requestContext") or {}).get("path")
         inner = event.get("path")
-        if isinstance(outer, str) and isinstance(inner, str) and outer.endswith(inner):
-            prefix = outer[: len(outer) - len(inner)]
+        if isinstance(outer, str) and isinstance(inner, str):
+            # Compared without trailing slashes: the stage root is `/prod` or `/prod/`
+            # outside and `/` inside.
+            outer, inner = outer.rstrip("/"), inner.rstrip("/")
+            if outer.endswith(inner):
+                prefix = outer[: len(outer) - len(inner)]
     return prefix.rstrip("/")
 
 

@@ -1,12 +1,14 @@
 """The browser frontend: one page, its static files, and what the page needs to know."""
 
+import html
 from pathlib import Path
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
+from app.auth.cookies import public_prefix
 from app.auth.dependencies import SettingsDep
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -20,9 +22,22 @@ class FrontendConfig(BaseModel):
     providers: list[str]
 
 
+BASE_PLACEHOLDER = '<base href="./">'
+
+
+def _index_html() -> str:
+    # Read on each request (a few kB from the page cache), so an edited page shows at once.
+    return (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+
+
 @router.get("/", name="web:index", include_in_schema=False)
-async def index() -> FileResponse:
-    return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+async def index(request: Request) -> HTMLResponse:
+    # The page's URLs are relative to <base>. Behind API Gateway a browser may open the
+    # stage as `/prod` (no slash), against which `static/app.js` would resolve to
+    # `/static/app.js`, outside the stage; the prefix the browser sees fixes that.
+    base = html.escape(f"{public_prefix(request)}/", quote=True)
+    page = _index_html().replace(BASE_PLACEHOLDER, f'<base href="{base}">', 1)
+    return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/config", name="web:read_config", response_model=FrontendConfig, tags=["web"])
