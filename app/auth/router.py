@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from app.auth import schemas
 from app.auth.cookies import (
+    CSRF_COOKIE,
     REFRESH_COOKIE,
     DuplicateCookieError,
     clear_auth_cookies,
@@ -219,6 +220,21 @@ async def sign_out_get(
     if is_cross_site(request) and not csrf_token_matches(request):
         raise CsrfFailedError("A sign-out from another site needs the X-CSRF-Token header.")
     return await _sign_out(request, response, services, cookies)
+
+
+@router.get("/csrf", name="auth:read_csrf_token", response_model=schemas.CsrfTokenResponse)
+async def read_csrf_token(request: Request, response: Response) -> schemas.CsrfTokenResponse:
+    """The CSRF token of this browser's session, for a page served from another site.
+
+    Such a page cannot read this site's `csrf_token` cookie; CORS lets only the configured
+    origins read this answer, so it tells nothing to any other site.
+    """
+    _no_store(response)
+    try:
+        token = read_cookie(request, CSRF_COOKIE)
+    except DuplicateCookieError:
+        token = None
+    return schemas.CsrfTokenResponse(csrf_token=token)
 
 
 @router.get(

@@ -36,6 +36,10 @@ class DeliveriesResponse(BaseModel):
     deliveries: list[Delivery]
 
 
+class CsrfTokenResponse(BaseModel):
+    csrf_token: str | None = Field(description="Echo it in X-CSRF-Token; null when signed out")
+
+
 class MessageResponse(BaseModel):
     message: str
 

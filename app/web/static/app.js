@@ -45,11 +45,29 @@
     return "";
   }
 
+  // The CSRF token to echo. From the cookie when the API is this page's own site; from
+  // auth/csrf (readable only by the API's allowed origins) when it is another site,
+  // whose cookies this page cannot read. Forgotten at every sign-in and sign-out.
+  let crossSiteCsrf = null;
+
+  async function csrfToken() {
+    if (!crossOrigin) return readCookie("csrf_token");
+    if (crossSiteCsrf === null) {
+      const answer = await request("GET", "auth/csrf");
+      crossSiteCsrf = (answer.ok && answer.data && answer.data.csrf_token) || "";
+    }
+    return crossSiteCsrf;
+  }
+
+  function forgetCsrfToken() {
+    crossSiteCsrf = null;
+  }
+
   async function request(method, path, { body, apiKey } = {}) {
     const headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (method !== "GET") {
-      const csrf = readCookie("csrf_token");
+      const csrf = await csrfToken();
       if (csrf) headers["X-CSRF-Token"] = csrf;
     }
     if (apiKey) headers["x-api-key"] = apiKey;
@@ -203,6 +221,7 @@
   // ------------------------------------------------------------------ views
 
   function showSignedOut({ focus = false } = {}) {
+    forgetCsrfToken();
     state.user = null;
     const account = $("#account");
     account.replaceChildren(clone("signed-out-view"));
@@ -298,7 +317,7 @@
 
   async function loadCurrentUser({ quietWhenSignedOut = false, refreshOnce = true } = {}) {
     let answer = await request("GET", "auth/current_user");
-    if (answer.status === 401 && refreshOnce && readCookie("csrf_token")) {
+    if (answer.status === 401 && refreshOnce && (await csrfToken())) {
       // The ID token may have expired while the refresh cookie is still good.
       const refreshed = await request("POST", "auth/refresh");
       if (refreshed.ok) answer = await request("GET", "auth/current_user");
@@ -309,6 +328,7 @@
   }
 
   async function afterSignIn() {
+    forgetCsrfToken();  // a new session, a new token
     const user = await loadCurrentUser();
     if (user) {
       showSignedIn(user, { focus: true });
