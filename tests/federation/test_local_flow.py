@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from app.federation.flow import FLOW_COOKIE, FlowSealer
 from app.federation.router import get_flow_sealer
+from app.main import create_app
 from app.settings import Settings
 from tests.federation.conftest import PROVIDER
 from tests.support.federation import (
@@ -378,3 +380,40 @@ class TestFailures:
         for secret in (hop.callback_params["code"], hop.callback_params["state"],
                        hop.provider_params["nonce"]):
             assert secret not in text
+
+
+class TestFlowKey:
+    """Which processes can finish a flow another started: those sharing the key."""
+
+    def _clients(
+        self, make_settings: Callable[..., Settings], provider: OidcProvider,
+        tmp_path: Path, **overrides: object,
+    ) -> tuple[TestClient, TestClient]:
+        made = []
+        for name in ("a", "b"):
+            settings = make_settings(
+                local_pool_dir=tmp_path / name,
+                local_oidc_providers=[provider.provider_setting(PROVIDER)], **overrides,
+            )
+            made.append(TestClient(create_app(settings), base_url="https://testserver"))
+        return made[0], made[1]
+
+    def test_session_secret_is_shared(
+        self, make_settings: Callable[..., Settings], oidc_provider: OidcProvider,
+        tmp_path: Path,
+    ) -> None:
+        first, second = self._clients(
+            make_settings, oidc_provider, tmp_path, session_secret="s" * 32
+        )
+        hop = to_provider(first, PROVIDER)
+        second.cookies = first.cookies
+        assert callback(second, hop.callback_url).headers["location"] == "/"
+
+    def test_without_it_each_pool_has_its_own(
+        self, make_settings: Callable[..., Settings], oidc_provider: OidcProvider,
+        tmp_path: Path,
+    ) -> None:
+        first, second = self._clients(make_settings, oidc_provider, tmp_path)
+        hop = to_provider(first, PROVIDER)
+        second.cookies = first.cookies
+        assert_failed(second, callback(second, hop.callback_url), "NotAuthorized")
