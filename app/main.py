@@ -15,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from app.auth.router import router as auth_router
 from app.content.router import router as content_router
 from app.errors import install_error_handlers
+from app.federation.router import router as federation_router
 from app.middleware import AccessLog, BodyGuard, SecurityHeaders
 from app.openapi import install_openapi
 from app.services import Services
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Routes are matched in order: the app API, the hottest paths, goes first.
     app.include_router(content_router)
     app.include_router(auth_router)
+    app.include_router(federation_router)
     app.include_router(system_router)
     app.include_router(web_router)
 

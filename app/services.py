@@ -13,6 +13,8 @@ from app.identity.factory import build_identity_provider, build_token_verifier
 from app.settings import Settings
 
 if TYPE_CHECKING:
+    from app.federation.flow import FlowSealer
+    from app.federation.provider import FederatedSignIn
     from app.identity.provider import IdentityProvider
     from app.tokens.verifier import CachingVerifier
 
@@ -23,6 +25,8 @@ class Services:
         self._lock = threading.RLock()
         self._identity: IdentityProvider | None = None
         self._verifier: CachingVerifier | None = None
+        self._federation: FederatedSignIn | None = None
+        self._flow_sealer: FlowSealer | None = None
 
     @property
     def identity(self) -> IdentityProvider:
@@ -51,3 +55,25 @@ class Services:
                         build_token_verifier(self.settings, self.identity)
                     )
         return self._verifier
+
+    @property
+    def federation(self) -> FederatedSignIn:
+        """Federated sign-in with the backend's providers (httpx is loaded only then)."""
+        if self._federation is None:
+            from app.federation.factory import build_federation
+
+            with self._lock:
+                if self._federation is None:
+                    self._federation = build_federation(self.settings, self)
+        return self._federation
+
+    @property
+    def flow_sealer(self) -> FlowSealer:
+        """Seals the federated sign-in's flow cookie (the key may read the pool's secret)."""
+        if self._flow_sealer is None:
+            from app.federation.factory import build_flow_sealer
+
+            with self._lock:
+                if self._flow_sealer is None:
+                    self._flow_sealer = build_flow_sealer(self.settings, self)
+        return self._flow_sealer

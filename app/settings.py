@@ -76,6 +76,11 @@ class Settings(BaseSettings):
 
     # The browser side.
     public_base_url: str | None = None
+    # Seals the federated sign-in's flow cookie. Needed wherever the callback may reach
+    # another process than the redirect did (Lambda); the local pool's secret file serves
+    # when it is unset. See docs/federation.md.
+    session_secret: SecretStr | None = None
+    oidc_timeout_seconds: float = Field(5.0, gt=0, le=30)
     cookie_name: str = Field("token", pattern=r"^[A-Za-z0-9_-]+$")
     cookie_secure: bool = True
     cookie_samesite: Literal["lax", "strict", "none"] = "lax"
@@ -110,6 +115,24 @@ class Settings(BaseSettings):
         # every site on the web a signed-in session.
         if "*" in value:
             raise ValueError("'*' cannot be used with cookies; list the exact origins")
+        return value
+
+    @field_validator("session_secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters: make one with `openssl rand -hex 32`")
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        # OAuth redirect URIs are compared as strings: one form only, without a final slash.
+        value = value.strip().rstrip("/")
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be a URL with its scheme, such as https://app.example.com")
         return value
 
     @field_validator("log_level", mode="before")

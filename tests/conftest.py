@@ -25,7 +25,8 @@ from tests.support.users import AuthFlow
 for _name in list(os.environ):
     if _name.startswith((
         "AUTH_", "LOCAL_", "COGNITO_", "COOKIE_", "USAGE_", "MAIL_", "SMTP_", "CORS_",
-        "OUTBOX_", "PUBLIC_BASE_URL", "USER_CHECK_", "PASSWORD_", "LOG_LEVEL",
+        "OUTBOX_", "PUBLIC_BASE_URL", "USER_CHECK_", "PASSWORD_", "LOG_LEVEL", "SESSION_SECRET",
+        "OIDC_",
     )):
         del os.environ[_name]
 

@@ -224,7 +224,11 @@ class CognitoIdentityProvider:
         return caller.token
 
     def _tokens(self, result: AuthenticationResultTypeTypeDef) -> TokenSet:
-        tokens = token_set(result)
+        return self.record_sign_in(token_set(result))
+
+    def record_sign_in(self, tokens: TokenSet) -> TokenSet:
+        """Note a session this process started (here, or at the pool's domain for a
+        federated sign-in), so a sign-out it made earlier does not refuse the new tokens."""
         origin_jti = unverified_claims(tokens.id_token).get("origin_jti")
         self.sign_outs.record_issued(origin_jti if isinstance(origin_jti, str) else None)
         return tokens

@@ -38,6 +38,66 @@ def _b64decode_json(segment: str) -> Any:
     return json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
 
 
+def verify_signature(token: str, jwks: JwksCache) -> dict[str, Any]:
+    """The payload of a compact JWS signed with RS256 by a key of `jwks`.
+
+    The one signature check of the app: Cognito's tokens, the local pool's, and the ID
+    tokens of federated OpenID Connect providers (`app.tokens.oidc`) all pass through it.
+
+    Raises:
+        TokenError: malformed, another algorithm, an unknown key, or a bad signature.
+    """
+    if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2 or not token.isascii():
+        raise TokenMalformedError("not a compact JWS of a sane size")
+    try:
+        header = _b64decode_json(token.split(".", 1)[0])
+    except (ValueError, binascii.Error, UnicodeError) as exc:
+        raise TokenMalformedError("the header is not base64url JSON") from exc
+    if not isinstance(header, dict):
+        raise TokenMalformedError("the header is not a JSON object")
+    # Pinned before anything else: "none", HS256 (with the public key as the secret)
+    # and every other algorithm are refused whatever the key says.
+    if header.get("alg") != "RS256":
+        raise TokenAlgorithmError(f"alg {str(header.get('alg'))[:20]!r} is not RS256")
+    if "crit" in header:
+        raise TokenMalformedError("critical header extensions are not supported")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_LENGTH:
+        raise TokenMalformedError("missing or oversized kid")
+    key = jwks.key(kid)
+    try:
+        payload = jws.verify(token, key, algorithms=["RS256"])
+    except JOSEError as exc:
+        raise TokenSignatureError("signature verification failed") from exc
+    try:
+        claims = json.loads(payload)
+    except ValueError as exc:
+        raise TokenMalformedError("the payload is not JSON") from exc
+    if not isinstance(claims, dict):
+        raise TokenMalformedError("the payload is not a JSON object")
+    return claims
+
+
+def check_times(claims: Claims, now: float, leeway: int) -> None:
+    """`exp` passed, `iat` not in the future, `nbf` reached, each with `leeway` seconds.
+
+    Raises:
+        TokenExpiredError, TokenClaimError.
+    """
+    exp, iat = claims.get("exp"), claims.get("iat")
+    if not isinstance(exp, int) or isinstance(exp, bool):
+        raise TokenClaimError("exp is missing or not a number")
+    if now > exp + leeway:
+        raise TokenExpiredError("the token has expired")
+    if not isinstance(iat, int) or isinstance(iat, bool):
+        raise TokenClaimError("iat is missing or not a number")
+    if iat > now + leeway:
+        raise TokenClaimError("iat is in the future")
+    nbf = claims.get("nbf")
+    if nbf is not None and (not isinstance(nbf, int) or nbf > now + leeway):
+        raise TokenClaimError("the token is not valid yet")
+
+
 class TokenVerifier:
     """Verifies RS256 JWTs of one issuer and one app client.
 
@@ -71,51 +131,12 @@ class TokenVerifier:
         Raises:
             TokenError: the subclass names the check that failed.
         """
-        if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2 or not token.isascii():
-            raise TokenMalformedError("not a compact JWS of a sane size")
-        try:
-            header = _b64decode_json(token.split(".", 1)[0])
-        except (ValueError, binascii.Error, UnicodeError) as exc:
-            raise TokenMalformedError("the header is not base64url JSON") from exc
-        if not isinstance(header, dict):
-            raise TokenMalformedError("the header is not a JSON object")
-        # Pinned before anything else: "none", HS256 (with the public key as the secret)
-        # and every other algorithm are refused whatever the key says.
-        if header.get("alg") != "RS256":
-            raise TokenAlgorithmError(f"alg {str(header.get('alg'))[:20]!r} is not RS256")
-        if "crit" in header:
-            raise TokenMalformedError("critical header extensions are not supported")
-        kid = header.get("kid")
-        if not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_LENGTH:
-            raise TokenMalformedError("missing or oversized kid")
-        key = self.jwks.key(kid)
-        try:
-            payload = jws.verify(token, key, algorithms=["RS256"])
-        except JOSEError as exc:
-            raise TokenSignatureError("signature verification failed") from exc
-        try:
-            claims = json.loads(payload)
-        except ValueError as exc:
-            raise TokenMalformedError("the payload is not JSON") from exc
-        if not isinstance(claims, dict):
-            raise TokenMalformedError("the payload is not a JSON object")
+        claims = verify_signature(token, self.jwks)
         self._check_claims(claims, token_uses)
         return claims
 
     def _check_claims(self, claims: dict[str, Any], token_uses: Collection[TokenUse]) -> None:
-        now = self._clock()
-        exp, iat = claims.get("exp"), claims.get("iat")
-        if not isinstance(exp, int) or isinstance(exp, bool):
-            raise TokenClaimError("exp is missing or not a number")
-        if now > exp + self.leeway:
-            raise TokenExpiredError("the token has expired")
-        if not isinstance(iat, int) or isinstance(iat, bool):
-            raise TokenClaimError("iat is missing or not a number")
-        if iat > now + self.leeway:
-            raise TokenClaimError("iat is in the future")
-        nbf = claims.get("nbf")
-        if nbf is not None and (not isinstance(nbf, int) or nbf > now + self.leeway):
-            raise TokenClaimError("the token is not valid yet")
+        check_times(claims, self._clock(), self.leeway)
         if claims.get("iss") not in self.issuers:
             raise TokenClaimError("unexpected iss")
         token_use = claims.get("token_use")

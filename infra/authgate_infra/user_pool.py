@@ -97,6 +97,8 @@ class AuthgateUserPool(Construct):
             ),
         )
         self.domain: cognito.UserPoolDomain | None = None
+        # The identity providers' names as the pool knows them ("Google", "Facebook").
+        self.provider_names: list[str] = []
         if federation is None:
             self.client = self._client(None, [])
         else:
@@ -182,6 +184,7 @@ class AuthgateUserPool(Construct):
                 ),
             ))
             names.append(cognito.UserPoolClientIdentityProvider.FACEBOOK)
+        self.provider_names = [name.name for name in names]
         self.client = self._client(federation, names)
         for provider in identity_providers:
             # The client names the providers, which must exist first.

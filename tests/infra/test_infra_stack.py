@@ -231,6 +231,26 @@ class TestFederation:
         })
         full_synth.template.has_output("CognitoDomain", {})
 
+    def test_lambda_gets_the_providers_and_a_shared_session_secret(
+        self, full_synth: Synthesized, default_synth: Synthesized
+    ) -> None:
+        # The app offers /auth/oauth/{provider} for exactly the client's providers, and one
+        # flow-cookie key serves every container (a callback may reach another one).
+        secret_id = logical_id(full_synth, "AWS::SecretsManager::Secret", "SessionSecret")
+        full_synth.template.has_resource_properties("AWS::SecretsManager::Secret", {
+            "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
+        })
+        full_synth.template.has_resource_properties("AWS::Lambda::Function", {
+            "Handler": HANDLER,
+            "Environment": {"Variables": Match.object_like({
+                "COGNITO_IDENTITY_PROVIDERS": "Google,Facebook",
+                "SESSION_SECRET": {"Fn::Join": ["", [
+                    "{{resolve:secretsmanager:", {"Ref": secret_id}, ":SecretString:::}}",
+                ]]},
+            })},
+        })
+        default_synth.template.resource_count_is("AWS::SecretsManager::Secret", 0)
+
     def test_no_literal_secret_anywhere(self, variant: Synthesized) -> None:
         text = json.dumps(variant.template.to_json())
         for match in re.finditer(r'"(client_secret|ClientSecret|Value)": ("[^"]*")', text):

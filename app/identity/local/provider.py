@@ -923,10 +923,22 @@ class LocalIdentityProvider:
     def link_external_user(
         self, provider: str, provider_sub: str, email: str | None, email_verified: bool
     ) -> TokenSet:
-        """Find or create `<provider>_<sub>` for a federated sign-in, then sign it in."""
+        """Find or create `<provider>_<sub>` for a federated sign-in, then sign it in.
+
+        Only a user this method created for the same provider and sub is reused. Usernames
+        compare without case but subs are case-sensitive, and anyone may sign up with a
+        password as `Google_<sub>`: matching the username alone would hand one person's
+        provider sign-in another's account. The email is the provider's at each sign-in;
+        it is verified (a sign-in alias) only when the provider says so and no other
+        confirmed user holds it verified.
+
+        Raises:
+            NotAuthorizedError: the username belongs to another user, or the user is disabled.
+        """
         username = f"{provider}_{provider_sub}"
+        identity = {"providerName": provider, "userId": provider_sub}
+        email_key = _key(email) if email else None
         now = self._clock()
-        identities = json.dumps([{"providerName": provider, "userId": provider_sub}])
         with self._write_affecting_sessions() as conn:
             row = self._find(conn, username, alias=False)
             if row is None:
@@ -934,19 +946,25 @@ class LocalIdentityProvider:
                     "INSERT INTO users (sub, username, username_key, email, email_key, "
                     "email_verified, status, identities, created_at, updated_at) "
                     "VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
-                    (str(uuid.uuid4()), username, _key(username), email,
-                     _key(email) if email else None, EXTERNAL_PROVIDER, identities, now, now),
+                    (str(uuid.uuid4()), username, _key(username), email, email_key,
+                     EXTERNAL_PROVIDER, json.dumps([identity]), now, now),
                 )
+            elif row["status"] != EXTERNAL_PROVIDER or identity not in json.loads(
+                row["identities"] or "[]"
+            ):
+                log.warning("federated sign-in refused: the username is another user's",
+                            extra={"provider": provider, "user_sub": row["sub"]})
+                raise NotAuthorizedError("This account cannot be signed in with that provider.")
             else:
                 conn.execute(
                     "UPDATE users SET email = ?, email_key = ?, email_verified = 0, "
                     "updated_at = ? WHERE sub = ?",
-                    (email, _key(email) if email else None, now, row["sub"]),
+                    (email, email_key, now, row["sub"]),
                 )
             row = self._find(conn, username, alias=False)
             assert row is not None
-            if email_verified:
-                # Verified only if no confirmed user already holds this email as an alias.
+            if email_verified and email:
+                # The partial unique index refuses a second confirmed holder of the email.
                 try:
                     conn.execute("SAVEPOINT verify_email")
                     conn.execute(
@@ -955,7 +973,10 @@ class LocalIdentityProvider:
                     conn.execute("RELEASE verify_email")
                 except sqlite3.IntegrityError:
                     conn.execute("ROLLBACK TO verify_email")
-            row = self._find(conn, username, alias=False)
+                    conn.execute("RELEASE verify_email")
+                    log.info("federated email left unverified: another user holds it",
+                             extra={"provider": provider, "user_sub": row["sub"]})
+                row = self._find(conn, username, alias=False)
         assert row is not None
         if not row["enabled"]:
             raise NotAuthorizedError("User is disabled.")

@@ -1,0 +1,94 @@
+"""The one place that turns settings into the federated sign-in and its flow-cookie key."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import TYPE_CHECKING
+
+from app.federation.flow import FlowSealer, derive_flow_key
+from app.federation.provider import FederatedSignIn
+from app.federation.service import CognitoFederation, LocalFederation
+from app.settings import Settings
+from app.tokens.claims import TokenUse
+
+if TYPE_CHECKING:
+    from app.services import Services
+
+log = logging.getLogger(__name__)
+
+ID_TOKEN_ONLY: tuple[TokenUse, ...] = ("id",)
+
+
+def flow_key(settings: Settings, services: Services) -> bytes:
+    """The key that seals flow cookies.
+
+    SESSION_SECRET when set (every process and Lambda container agrees); else the local
+    pool's secret file (every process on the pool agrees, and restarts keep it); else, on
+    the cognito backend, a random key of this process: a flow then fails if its callback
+    reaches another process (a restart, another Lambda container).
+    """
+    if settings.session_secret is not None:
+        return derive_flow_key(settings.session_secret.get_secret_value().encode())
+    if settings.auth_backend == "local":
+        from app.identity.local.provider import LocalIdentityProvider
+
+        identity = services.identity
+        assert isinstance(identity, LocalIdentityProvider)
+        return derive_flow_key(identity.keys.secret)
+    if settings.federated_providers:
+        log.warning(
+            "SESSION_SECRET is not set: federated sign-ins use a key of this process only, "
+            "so a sign-in fails when its callback reaches another Lambda container or a "
+            "restarted process. Set SESSION_SECRET (32 characters or more) to share one."
+        )
+    return secrets.token_bytes(32)
+
+
+def build_flow_sealer(settings: Settings, services: Services) -> FlowSealer:
+    return FlowSealer(flow_key(settings, services))
+
+
+def build_federation(settings: Settings, services: Services) -> FederatedSignIn:
+    """The providers of LOCAL_OIDC_PROVIDERS (local) or of the user pool (cognito)."""
+    if settings.auth_backend == "cognito":
+        from app.federation.cognito import CognitoHostedUi
+        from app.identity.cognito import CognitoIdentityProvider
+
+        assert settings.cognito_client_id is not None  # checked by Settings
+        identity = services.identity
+        assert isinstance(identity, CognitoIdentityProvider)
+        hosted_ui = CognitoHostedUi(
+            domain=settings.cognito_domain or "",
+            client_id=settings.cognito_client_id,
+            client_secret=(
+                settings.cognito_client_secret.get_secret_value()
+                if settings.cognito_client_secret else None
+            ),
+            timeout=settings.cognito_timeout_seconds,
+        )
+        return CognitoFederation(
+            hosted_ui, settings.federated_providers,
+            verify_id_token=lambda token: services.verifier.verify(token, ID_TOKEN_ONLY),
+            record_sign_in=identity.record_sign_in,
+        )
+    from app.federation.oidc import OidcClient
+    from app.identity.local.provider import LocalIdentityProvider
+
+    pool = services.identity
+    assert isinstance(pool, LocalIdentityProvider)
+    clients = {
+        provider.name: OidcClient(
+            name=provider.name,
+            issuer=provider.issuer,
+            client_id=provider.client_id,
+            client_secret=(
+                provider.client_secret.get_secret_value() if provider.client_secret else None
+            ),
+            scopes=provider.scopes,
+            timeout=settings.oidc_timeout_seconds,
+            jwks_cooldown_seconds=settings.jwks_refetch_cooldown_seconds,
+        )
+        for provider in settings.local_oidc_providers
+    }
+    return LocalFederation(clients, pool)

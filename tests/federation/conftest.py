@@ -1,0 +1,56 @@
+"""A loopback OpenID Connect provider, and the app (local pool) configured to federate with it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+from tests.support.oidc_provider import OidcProvider
+
+PROVIDER = "test"
+
+
+@pytest.fixture
+def oidc_provider() -> Iterator[OidcProvider]:
+    provider = OidcProvider().start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def fed_settings(make_settings: Callable[..., Settings], oidc_provider: OidcProvider) -> Settings:
+    return make_settings(local_oidc_providers=[oidc_provider.provider_setting(PROVIDER)])
+
+
+@pytest.fixture
+def fed_app(fed_settings: Settings) -> FastAPI:
+    return create_app(fed_settings)
+
+
+@pytest.fixture
+def fed_client(fed_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(fed_app, base_url="https://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def make_fed_client(
+    make_settings: Callable[..., Settings],
+) -> Iterator[Callable[..., TestClient]]:
+    """Clients of apps with other settings (several providers, a dead one, ...)."""
+    clients: list[TestClient] = []
+
+    def make(**overrides: Any) -> TestClient:
+        client = TestClient(create_app(make_settings(**overrides)), base_url="https://testserver")
+        clients.append(client.__enter__())
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
