@@ -13,7 +13,9 @@ from app.federation.oauth2 import (
 from app.federation.provider import AuthorizationRequest
 
 # The scopes the stack's app client allows (infra/authgate_infra/user_pool.py).
-COGNITO_SCOPES = ["openid", "email", "profile"]
+# aws.cognito.signin.user.admin lets the access token call the account APIs (change the
+# email, set up MFA) for a federated user as for one who signed in with a password.
+COGNITO_SCOPES = ["openid", "email", "profile", "aws.cognito.signin.user.admin"]
 
 
 def domain_base_url(domain: str) -> str:

@@ -117,8 +117,10 @@ class AuthgateUserPool(Construct):
         if federation is not None:
             oauth = cognito.OAuthSettings(
                 flows=cognito.OAuthFlows(authorization_code_grant=True),
+                # COGNITO_ADMIN: the access token may then call the account APIs, as
+                # app.federation.cognito.COGNITO_SCOPES asks.
                 scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL,
-                        cognito.OAuthScope.PROFILE],
+                        cognito.OAuthScope.PROFILE, cognito.OAuthScope.COGNITO_ADMIN],
                 callback_urls=[federation.callback_base_url + OAUTH_CALLBACK_PATH],
             )
         return self.pool.add_client(

@@ -70,7 +70,7 @@ class TestCognitoFederation:
             "response_type": "code",
             "client_id": moto_pool.client_id,
             "redirect_uri": "https://testserver/auth/oauth/callback",
-            "scope": "openid email profile",
+            "scope": "openid email profile aws.cognito.signin.user.admin",
             "code_challenge_method": "S256",
         }
         assert "oauth_flow" in set_cookies(hop.authorize)
