@@ -14,7 +14,7 @@ from app.auth.cookies import DuplicateCookieError, find_cookie
 from app.errors import AppError
 from app.services import Services
 from app.settings import get_settings
-from app.tokens.claims import subject_of
+from app.tokens.claims import TokenUse, subject_of
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,8 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     if token is None:
         return policy("Deny", method_arn, "anonymous", {})
     try:
-        claims = services.verifier.verify(token, ("id",))
+        id_only: tuple[TokenUse, ...] = ("id",)
+        claims = services.verifier.verify(token, id_only)
         user = services.identity.check_subject(subject_of(claims))
     except AppError as exc:
         log.info("authorizer denied", extra={"check": type(exc).__name__})

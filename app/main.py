@@ -43,7 +43,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """
     settings = settings or get_settings()
     plans = load_configured_plans(settings) if settings.usage_plans != "off" else None
-    enforcer = build_usage_enforcer(settings, plans) if plans and settings.usage_plans == "local" else None
+    enforcer = (
+        build_usage_enforcer(settings, plans)
+        if plans and settings.usage_plans == "local" else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

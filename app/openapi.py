@@ -45,7 +45,7 @@ _REASONS = {
 
 
 # Either scheme signs a caller in; listed as alternatives, as OpenAPI means a list.
-SIGNED_IN = [{"TokenCookie": []}, {"BearerToken": []}]
+SIGNED_IN: list[dict[str, list[str]]] = [{"TokenCookie": []}, {"BearerToken": []}]
 
 
 def error_responses(*statuses: int, signed_in: bool = False) -> dict[str, Any]:
@@ -135,5 +135,7 @@ def install_openapi(app: FastAPI, *, cookie_name: str, plans: PlansFile | None) 
 
 
 def _scheme(security: SecurityBase) -> dict[str, Any]:
-    document: dict[str, Any] = security.model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    document: dict[str, Any] = security.model.model_dump(
+        mode="json", by_alias=True, exclude_none=True
+    )
     return document

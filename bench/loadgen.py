@@ -9,8 +9,8 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 
@@ -39,7 +39,8 @@ class WrkRun(NamedTuple):
 def wrk_run(url: str, *, seconds: float = 5, connections: int = 32,
             headers: dict[str, str] | None = None) -> WrkRun:
     """One wrk run with one thread; refusals are counted, not errors."""
-    command = [require_wrk(), "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
+    duration = f"-d{max(1, round(seconds))}s"
+    command = [require_wrk(), "-t1", f"-c{connections}", duration, "--latency"]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout

@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.loadgen import rss_kib, running_server, wrk  # noqa: E402
-from bench.report import table, verdict  # noqa: E402
+from bench.loadgen import rss_kib, running_server, wrk
+from bench.report import table, verdict
 
 
 def main() -> None:

@@ -13,14 +13,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cryptography.hazmat.primitives import hashes  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import padding  # noqa: E402
-from jose import jwt  # noqa: E402
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from jose import jwt
 
-from app.tokens.jwks import JwksCache  # noqa: E402
-from app.tokens.verifier import TokenVerifier  # noqa: E402
-from bench.report import table, timed, verdict  # noqa: E402
-from tests.support.jwt import SigningKey, cognito_claims  # noqa: E402
+from app.tokens.jwks import JwksCache
+from app.tokens.verifier import TokenVerifier
+from bench.report import table, timed, verdict
+from tests.support.jwt import SigningKey, cognito_claims
 
 ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_bench"
 
@@ -51,8 +51,10 @@ def main() -> None:
     ratio = mine / baseline
     table("(a) token verification, first-seen token", [
         ("raw cryptography RSA verify", f"{baseline * 1e6:8.1f} us  (baseline)"),
-        ("TokenVerifier.verify", f"{mine * 1e6:8.1f} us  {ratio:.2f}x  {verdict(ratio, 2.5, at_most=True)}"),
-        ("python-jose, JWK parsed per call", f"{naive * 1e6:8.1f} us  {naive / baseline:.2f}x  (for scale)"),
+        ("TokenVerifier.verify",
+         f"{mine * 1e6:8.1f} us  {ratio:.2f}x  {verdict(ratio, 2.5, at_most=True)}"),
+        ("python-jose, JWK parsed per call",
+         f"{naive * 1e6:8.1f} us  {naive / baseline:.2f}x  (for scale)"),
     ])
 
 

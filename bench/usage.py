@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.usage.keys import KeyStore  # noqa: E402
-from bench.loadgen import running_server, wrk, wrk_run  # noqa: E402
-from bench.report import table, verdict  # noqa: E402
+from app.usage.keys import KeyStore
+from bench.loadgen import running_server, wrk, wrk_run
+from bench.report import table, verdict
 
 RATE, BURST = 200, 100
 PLANS = {

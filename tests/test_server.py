@@ -166,7 +166,8 @@ class TestErrors:
         user = server_flow.sign_up()
         code = server_flow.outbox.latest_code(user.email)
         wrong = f"{(int(code) + 1) % 1_000_000:06d}"
-        mismatch = http.post("/auth/confirm_signup", json={"username": user.username, "code": wrong})
+        mismatch = http.post("/auth/confirm_signup",
+                             json={"username": user.username, "code": wrong})
         assert (mismatch.status_code, mismatch.json()["error"]) == (400, "CodeMismatch")
 
         unconfirmed = http.post("/auth/signin", json={"username": user.username,
@@ -182,7 +183,8 @@ class TestErrors:
     ) -> None:
         user = server_flow.confirmed_user()
         ghost = unique_username("ghost")
-        wrong = http.post("/auth/signin", json={"username": user.username, "password": "Wr0ng!pass"})
+        wrong = http.post("/auth/signin",
+                          json={"username": user.username, "password": "Wr0ng!pass"})
         unknown = http.post("/auth/signin", json={"username": ghost, "password": "Wr0ng!pass"})
         assert wrong.status_code == unknown.status_code == 401
         assert wrong.json() == unknown.json() == {
@@ -330,7 +332,8 @@ class TestCookieAttributes:
             set_with = attributes(cookies[name]) - {"max-age=3600", "max-age=2592000"}
             cleared = attributes(header)
             assert "max-age=0" in cleared
-            assert {a for a in set_with if a.startswith(("path", "samesite", "secure", "httponly"))} <= cleared
+            kept = ("path", "samesite", "secure", "httponly")
+            assert {a for a in set_with if a.startswith(kept)} <= cleared
 
 
 class TestDurability:

@@ -82,7 +82,7 @@ ACCESS_REQUIRED_MESSAGE = (
     "This needs the access token, which Cognito asks for on account changes: sign in with "
     "cookies (the access_token cookie) or send the access token as the Bearer token."
 )
-INVALID_REFRESH_TOKEN = "Invalid Refresh Token"  # noqa: S105 - Cognito's message
+INVALID_REFRESH_TOKEN = "Invalid Refresh Token"
 
 
 class _SecretHash(TypedDict, total=False):

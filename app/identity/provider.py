@@ -115,8 +115,15 @@ class IdentityProvider(Protocol):
     cannot be reached, `NotImplementedFeatureError` for what a backend cannot do.
     """
 
-    issuer: str
-    client_id: str
+    @property
+    def issuer(self) -> str:
+        """The `iss` of this pool's tokens."""
+        ...
+
+    @property
+    def client_id(self) -> str:
+        """The app client: `aud` of ID tokens, `client_id` of access tokens."""
+        ...
 
     # Sign-up.
     def sign_up(self, username: str, password: str, attributes: UserAttributes) -> SignUpResult:

@@ -193,7 +193,7 @@ def ensure_dev_key(settings: Settings) -> str:
     value = path.read_text().strip() if path.exists() else ""
     known = store.find_by_name(DEV_KEY_NAME)
     if not value or known is None:
-        key, value = store.create(DEV_KEY_NAME, plan, description="created by `serve`")
+        _, value = store.create(DEV_KEY_NAME, plan, description="created by `serve`")
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:

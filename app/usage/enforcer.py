@@ -22,8 +22,8 @@ from app.usage.plans import PlansFile
 KEY_RELOAD_SECONDS = 2.0  # how soon a key disabled elsewhere stops working
 UNKNOWN_KEY_RELOAD_SECONDS = 0.5  # an unknown key rereads the keys, at most this often
 # Never behind a key, whatever the plans file says: health checks, the docs, the page.
-OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/", "/config",
-                        "/redoc", "/favicon.ico"})
+OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/",
+                        "/config", "/redoc", "/favicon.ico"})
 OPEN_PREFIXES = ("/static/",)
 ROUTE_CACHE_SIZE = 4096
 
@@ -133,7 +133,9 @@ class UsageEnforcer:
             bucket = self._buckets.setdefault(slot, make())
         return bucket
 
-    def check(self, method: str, path: str, api_key: str | None) -> tuple[Refusal | None, str | None]:
+    def check(
+        self, method: str, path: str, api_key: str | None
+    ) -> tuple[Refusal | None, str | None]:
         """What to do with a request: a refusal or None, and the caller's key id."""
         needed, route = self._route(method, path)
         if not needed:

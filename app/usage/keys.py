@@ -121,7 +121,8 @@ class KeyStore:
         return _row_to_key(row) if row else None
 
     def list(self) -> list[ApiKey]:
-        return [_row_to_key(r) for r in self.store.read("SELECT * FROM api_keys ORDER BY created_at")]
+        rows = self.store.read("SELECT * FROM api_keys ORDER BY created_at")
+        return [_row_to_key(row) for row in rows]
 
     def by_hash(self) -> dict[str, ApiKey]:
         """Every key by the hash of its value: what the enforcer looks requests up in."""

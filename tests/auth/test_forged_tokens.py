@@ -38,7 +38,8 @@ def _claims(pool: LocalIdentityProvider, **overrides: Any) -> dict[str, Any]:
 
 Forge = Callable[[LocalIdentityProvider, SigningKey, str], str]
 FORGERIES: dict[str, Forge] = {
-    "alg none": lambda p, k, real: f"{b64json({'alg': 'none', 'kid': k.kid})}.{b64json(_claims(p))}.",
+    "alg none": lambda p, k, real: (
+        f"{b64json({'alg': 'none', 'kid': k.kid})}.{b64json(_claims(p))}."),
     "HS256 with the public key": lambda p, k, real: hs256(_claims(p), k.public_pem, k.kid),
     "a foreign key reusing the kid": lambda p, k, real: SigningKey(kid=k.kid).sign(_claims(p)),
     "a tampered payload": lambda p, k, real: ".".join(

@@ -241,7 +241,8 @@ class TestTotp:
         stolen = backend.client.post("/auth/signin/challenge", json={
             "username": other.username, "session": session, "challenge": "SOFTWARE_TOKEN_MFA",
             "code": device.code()})
-        assert (stolen.status_code, stolen.json().get("error")) == (401, "NotAuthorized"), stolen.text
+        outcome = (stolen.status_code, stolen.json().get("error"))
+        assert outcome == (401, "NotAuthorized"), stolen.text
 
 
 WRITES = [

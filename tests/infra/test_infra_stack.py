@@ -179,7 +179,8 @@ class TestFederation:
         full_synth.template.has_resource_properties("AWS::Cognito::UserPoolClient", {
             "AllowedOAuthFlowsUserPoolClient": True,
             "AllowedOAuthFlows": ["code"],
-            "AllowedOAuthScopes": Match.array_equals(["openid", "email", "profile", "aws.cognito.signin.user.admin"]),
+            "AllowedOAuthScopes": Match.array_equals(
+                ["openid", "email", "profile", "aws.cognito.signin.user.admin"]),
             # No public_base_url: the stage's own URL.
             "CallbackURLs": [{"Fn::Join": ["", [
                 "https://", {"Ref": logical_id(full_synth, "AWS::ApiGateway::RestApi", "Rest")},

@@ -159,7 +159,8 @@ class TestApiKeyBypass:
 
 def test_nothing_here_leaks_a_stack_trace(http: httpx.Client) -> None:
     for answer in (
-        http.post("/auth/signin", content=b"\xff\xfe", headers={"Content-Type": "application/json"}),
+        http.post("/auth/signin", content=b"\xff\xfe",
+                  headers={"Content-Type": "application/json"}),
         http.get("/protected", headers={"Authorization": "Bearer " + "a" * 20000}),
         http.get("/protected", headers={"Cookie": "token=" + "%" * 4000}),
         http.post("/auth/signup", json={"username": "x" * 10_000, "password": PASSWORD,

@@ -77,7 +77,7 @@ class OAuthServer:
     def __init__(
         self, mint: Mint, *, client_id: str, client_secret: str | None,
         auth_methods: tuple[str, ...] = ("client_secret_basic", "client_secret_post"),
-        authorize_path: str = "/authorize", token_path: str = "/token",  # noqa: S107
+        authorize_path: str = "/authorize", token_path: str = "/token",
         jwks_path: str = "/jwks",
     ) -> None:
         self.mint = mint

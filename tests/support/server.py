@@ -45,9 +45,9 @@ class LiveServer:
         # The logs (stderr) and the console's deliveries (stdout) apart, as a person sees them.
         with self.log_path.open("ab") as log, self.stdout_path.open("ab") as out:
             self.process = subprocess.Popen(
-                [*self.launcher, sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--workers", str(self.workers),
-                 "--no-server-header"],
+                [*self.launcher, sys.executable, "-m", "uvicorn", "app.main:app",
+                 "--host", "127.0.0.1", "--port", str(self.port),
+                 "--workers", str(self.workers), "--no-server-header"],
                 cwd=REPO, env=self.env, stdout=out, stderr=log,
             )
         deadline = time.monotonic() + timeout

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import secrets
+from contextlib import suppress
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,10 +51,9 @@ def write_secret_file(path: Path, content: bytes) -> bytes:
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
-        try:
+        # If another process won the race, its file is kept and read below.
+        with suppress(FileExistsError):
             os.link(temporary, path)
-        except FileExistsError:
-            pass
     finally:
         temporary.unlink(missing_ok=True)
     return path.read_bytes()
@@ -95,7 +95,7 @@ class PoolKeys:
         private = serialization.load_pem_private_key(self._private_pem, password=None)
         assert isinstance(private, rsa.RSAPrivateKey)
         numbers = private.public_key().public_numbers()
-        jwk: dict[str, str] = {"kty": "RSA", "e": _int_b64url(numbers.e), "n": _int_b64url(numbers.n)}
+        jwk = {"kty": "RSA", "e": _int_b64url(numbers.e), "n": _int_b64url(numbers.n)}
         return {"alg": "RS256", "kid": rfc7638_thumbprint(jwk), "use": "sig", **jwk}
 
     @property

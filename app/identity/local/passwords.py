@@ -43,7 +43,8 @@ class PasswordPolicy:
     def check(self, password: str) -> None:
         """Raise `InvalidPasswordError` naming the first rule the password breaks."""
         rules = (
-            (len(password) >= self.min_length, f"must be at least {self.min_length} characters long"),
+            (len(password) >= self.min_length,
+             f"must be at least {self.min_length} characters long"),
             (len(password) <= 256, "must be at most 256 characters long"),
             (not self.require_uppercase or any(c.isupper() for c in password),
              "must contain an uppercase letter"),

@@ -78,7 +78,7 @@ CODE_SENDS_PER_HOUR = 5
 # Account states, named as Cognito names them.
 UNCONFIRMED = "UNCONFIRMED"
 CONFIRMED = "CONFIRMED"
-FORCE_CHANGE_PASSWORD = "FORCE_CHANGE_PASSWORD"  # noqa: S105 - a state, not a password
+FORCE_CHANGE_PASSWORD = "FORCE_CHANGE_PASSWORD"
 RESET_REQUIRED = "RESET_REQUIRED"
 EXTERNAL_PROVIDER = "EXTERNAL_PROVIDER"
 _SIGNED_IN_STATES = (CONFIRMED, EXTERNAL_PROVIDER)
@@ -228,7 +228,8 @@ class LocalIdentityProvider:
         return row
 
     def _by_sub(self, conn: sqlite3.Connection, sub: str) -> sqlite3.Row:
-        row: sqlite3.Row | None = conn.execute("SELECT * FROM users WHERE sub = ?", (sub,)).fetchone()
+        query = "SELECT * FROM users WHERE sub = ?"
+        row: sqlite3.Row | None = conn.execute(query, (sub,)).fetchone()
         if row is None:
             raise NotAuthorizedError("User does not exist.")
         return row

@@ -10,8 +10,12 @@ import base64
 import hashlib
 import hmac
 import os
+from typing import TYPE_CHECKING
 
 import pyotp
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 STEP_SECONDS = 30
 SECRET_BYTES = 20  # 160 bits, as Cognito's.
@@ -21,7 +25,7 @@ class TotpCodes:
     def __init__(self, pool_secret: bytes) -> None:
         self._key = hmac.new(pool_secret, b"totp-secret-seal", hashlib.sha256).digest()
 
-    def _aead(self):  # type: ignore[no-untyped-def]
+    def _aead(self) -> AESGCM:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         return AESGCM(self._key)

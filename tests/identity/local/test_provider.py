@@ -16,8 +16,8 @@ from app.errors import (
     LimitExceededError,
     NotAuthorizedError,
     TooManyFailedAttemptsError,
-    UserNotConfirmedError,
     UsernameExistsError,
+    UserNotConfirmedError,
 )
 from app.identity.local.keys import rfc7638_thumbprint
 from app.identity.local.passwords import PasswordHashing
