@@ -76,9 +76,8 @@ def main(argv: list[str]) -> int:
     if task == "bench":
         return run([python, "-m", "bench", *rest])
     if task == "lint":
-        return run([python, "-m", "ruff", "check", "app", "tests", "bench", "infra", "tasks.py"]) or run(
-            [python, "-m", "mypy"]
-        )
+        paths = ["app", "tests", "bench", "infra", "tasks.py"]
+        return run([python, "-m", "ruff", "check", *paths]) or run([python, "-m", "mypy"])
     return subprocess.run([python, "app.py", *rest], cwd=ROOT / "infra").returncode
 
 
