@@ -14,7 +14,7 @@ from app.auth.cookies import DuplicateCookieError, find_cookie
 from app.errors import AppError
 from app.services import Services
 from app.settings import get_settings
-from app.tokens.claims import TokenUse, subject_of
+from app.tokens.claims import TokenUse
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +76,7 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
         return policy("Deny", method_arn, "anonymous", {})
     try:
         id_only: tuple[TokenUse, ...] = ("id",)
-        claims = services.verifier.verify(token, id_only)
-        user = services.identity.check_subject(subject_of(claims))
+        user = services.identity.check_subject(services.verifier.subject(token, id_only))
     except AppError as exc:
         log.info("authorizer denied", extra={"check": type(exc).__name__})
         return policy("Deny", method_arn, "anonymous", {})

@@ -23,6 +23,7 @@ from app.errors import (
 )
 
 MAX_BODY_BYTES = 64 * 1024  # The largest real body is a few hundred bytes.
+_BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 async def _send_error(send: Send, error: AppError) -> None:
@@ -52,7 +53,8 @@ class BodyGuard:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        # No route reads the body of a GET, HEAD or OPTIONS: nothing to guard.
+        if scope["type"] != "http" or scope["method"] in _BODYLESS:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])

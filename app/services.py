@@ -36,6 +36,11 @@ class Services:
                     self._identity = build_identity_provider(self.settings)
         return self._identity
 
+    @property
+    def built_verifier(self) -> CachingVerifier | None:
+        """The verifier if it exists already: the hot path's check, without an await."""
+        return self._verifier
+
     async def ready_verifier(self) -> CachingVerifier:
         """The verifier, built in a worker thread the first time (it reads key files)."""
         if self._verifier is not None:

@@ -12,8 +12,7 @@ sight of a token or an expired check goes to a thread, where blocking is allowed
 
 
 import logging
-from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -25,7 +24,7 @@ from app.errors import NotAuthorizedError
 from app.identity.provider import Caller, IdentityProvider, UserRecord
 from app.services import Services
 from app.settings import Settings
-from app.tokens.claims import TokenUse, subject_of
+from app.tokens.claims import TokenUse
 from app.tokens.errors import CLIENT_MESSAGE, TokenError
 
 log = logging.getLogger(__name__)
@@ -77,14 +76,18 @@ async def get_cookie_policy(settings: SettingsDep) -> CookiePolicy:
 CookiePolicyDep = Annotated[CookiePolicy, Depends(get_cookie_policy)]
 
 
-@dataclass(frozen=True)
-class Credential:
+class Credential(NamedTuple):
     token: str
     source: Literal["cookie", "bearer"]
 
 
 def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization")
+    # The raw ASGI headers (names are lower case), without building Starlette's Headers:
+    # this runs on every signed-in request.
+    header: str | None = next(
+        (value.decode("latin-1") for name, value in request.scope["headers"]
+         if name == b"authorization"), None,
+    )
     if header is None:
         return None
     scheme, _, token = header.partition(" ")
@@ -117,13 +120,13 @@ async def authenticate(
         raise NotAuthorizedError(CLIENT_MESSAGE)
     uses: tuple[TokenUse, ...] = ("id", "access")
     try:
-        verifier = await services.ready_verifier()
-        claims = verifier.cache.get(credential.token, uses)
-        if claims is None:  # first sight: may parse keys or fetch the JWKS
-            claims = await run_in_threadpool(verifier.verify, credential.token, uses)
+        verifier = services.built_verifier or await services.ready_verifier()
+        subject = verifier.cache.get(credential.token, uses)
+        if subject is None:  # first sight: may parse keys or fetch the JWKS
+            subject = await run_in_threadpool(verifier.subject, credential.token, uses)
         if credential.source == "cookie" and request.method not in SAFE_METHODS:
             require_csrf_token(request)
-        caller = Caller(token=credential.token, subject=subject_of(claims))
+        caller = Caller(token=credential.token, subject=subject)
         user = services.identity.cached_subject(caller.subject)
         if user is None:
             user = await run_in_threadpool(services.identity.check_subject, caller.subject)

@@ -19,7 +19,8 @@ from typing import Any
 from jose import jws
 from jose.exceptions import JOSEError
 
-from app.tokens.claims import Claims, TokenUse, username_of
+from app.identity.provider import TokenSubject
+from app.tokens.claims import Claims, TokenUse, subject_of, username_of
 from app.tokens.errors import (
     TokenAlgorithmError,
     TokenClaimError,
@@ -151,37 +152,40 @@ class TokenVerifier:
 
 
 class VerifiedTokenCache:
-    """Recently verified tokens and their claims, so a token is verified once, not per request.
+    """Recently verified tokens, so a token is verified once, not per request.
 
-    Bounded (oldest out first) and keyed by the token itself; an entry is only returned
-    until the token's `exp`. Whether the user still exists and is signed in is checked
-    on every request by the caller, not cached here.
+    Keeps the token's `TokenSubject` (its claims, and what the app reads of them), keyed by
+    the token and the uses it was accepted for; bounded, oldest out first; an entry is
+    only returned until the token's `exp`. Whether the user still exists and is signed in
+    is checked on every request by the caller, not cached here.
     """
 
     def __init__(
         self, maxsize: int = 4096, *, leeway_seconds: int = 5,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._entries: OrderedDict[tuple[str, frozenset[str]], Claims] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, tuple[TokenUse, ...]], TokenSubject] = (
+            OrderedDict()
+        )
         self._maxsize = maxsize
         self._leeway = leeway_seconds
         self._clock = clock
         self._lock = threading.Lock()
 
-    def get(self, token: str, token_uses: Collection[TokenUse]) -> Claims | None:
-        key = (token, frozenset(token_uses))
-        claims = self._entries.get(key)
-        if claims is None:
+    def get(self, token: str, token_uses: tuple[TokenUse, ...]) -> TokenSubject | None:
+        key = (token, token_uses)
+        subject = self._entries.get(key)
+        if subject is None:
             return None
-        if self._clock() > claims["exp"] + self._leeway:
+        if self._clock() > subject.claims["exp"] + self._leeway:
             with self._lock:
                 self._entries.pop(key, None)
             return None
-        return claims
+        return subject
 
-    def put(self, token: str, token_uses: Collection[TokenUse], claims: Claims) -> None:
+    def put(self, token: str, token_uses: tuple[TokenUse, ...], subject: TokenSubject) -> None:
         with self._lock:
-            self._entries[(token, frozenset(token_uses))] = claims
+            self._entries[(token, token_uses)] = subject
             while len(self._entries) > self._maxsize:
                 self._entries.popitem(last=False)
 
@@ -196,9 +200,13 @@ class CachingVerifier:
         self.verifier = verifier
         self.cache = cache or VerifiedTokenCache(leeway_seconds=verifier.leeway)
 
-    def verify(self, token: str, token_uses: Collection[TokenUse]) -> Claims:
-        claims = self.cache.get(token, token_uses)
-        if claims is None:
-            claims = self.verifier.verify(token, token_uses)
-            self.cache.put(token, token_uses, claims)
-        return claims
+    def subject(self, token: str, token_uses: tuple[TokenUse, ...]) -> TokenSubject:
+        """The subject of a valid token, verified the first time it is seen."""
+        subject = self.cache.get(token, token_uses)
+        if subject is None:
+            subject = subject_of(self.verifier.verify(token, token_uses))
+            self.cache.put(token, token_uses, subject)
+        return subject
+
+    def verify(self, token: str, token_uses: tuple[TokenUse, ...]) -> Claims:
+        return self.subject(token, token_uses).claims

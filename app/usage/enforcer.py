@@ -11,13 +11,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import NamedTuple
 from urllib.parse import unquote
 
 from app.usage.keys import ApiKey, KeyStore, hash_key
-from app.usage.limiter import DailyCounter, QuotaLedger, TokenBucket
-from app.usage.plans import PlansFile
+from app.usage.limiter import DailyCounter, QuotaLedger, TokenBucket, period_start
+from app.usage.plans import Plan, PlansFile
 
 KEY_RELOAD_SECONDS = 2.0  # how soon a key disabled elsewhere stops working
 UNKNOWN_KEY_RELOAD_SECONDS = 0.5  # an unknown key rereads the keys, at most this often
@@ -83,9 +83,13 @@ class UsageEnforcer:
             for plan in plans.plans
         }
         self._routes: dict[tuple[str, str], tuple[bool, str]] = {}
-        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._buckets: dict[tuple[str, str], list[TokenBucket]] = {}
+        self._plans_by_name = {plan.name: plan for plan in plans.plans}
+        self._today: date | None = None
+        self._today_text: tuple[str, dict[str, str]] = ("", {})
         self._lock = threading.Lock()
         self._by_hash: dict[str, ApiKey] = {}
+        self._by_value: dict[str, ApiKey] = {}
         self._loaded_at = float("-inf")
         self.ledger = QuotaLedger(keys)
         self.daily = DailyCounter(keys, clock=clock)
@@ -116,6 +120,9 @@ class UsageEnforcer:
         return self._route(method, path)[0]
 
     def _key(self, value: str) -> ApiKey | None:
+        known = self._by_value.get(value)
+        if known is not None and self._clock() - self._loaded_at < KEY_RELOAD_SECONDS:
+            return known
         digest = hash_key(value)
         age = self._clock() - self._loaded_at
         # A key just created works at once; a flood of made-up keys cannot turn into a
@@ -124,14 +131,35 @@ class UsageEnforcer:
             digest not in self._by_hash and age >= UNKNOWN_KEY_RELOAD_SECONDS
         ):
             self._by_hash = self.keys.by_hash()
+            self._by_value = {}
             self._loaded_at = self._clock()
-        return self._by_hash.get(digest)
+        key = self._by_hash.get(digest)
+        if key is not None and len(self._by_value) < ROUTE_CACHE_SIZE:
+            self._by_value[value] = key  # skips the hash next time, until the next reload
+        return key
 
-    def _bucket(self, slot: tuple[str, str], make: Callable[[], TokenBucket]) -> TokenBucket:
-        bucket = self._buckets.get(slot)
-        if bucket is None:
-            bucket = self._buckets.setdefault(slot, make())
-        return bucket
+    def _buckets_for(self, key: ApiKey, plan: Plan, route: str, now: float) -> list[TokenBucket]:
+        slot = (key.id, route)
+        buckets = self._buckets.get(slot)
+        if buckets is None:
+            # The plan's bucket is shared by every route of the key; a method throttle adds
+            # one of its own.
+            shared = self._buckets.setdefault((key.id, ""), [TokenBucket(plan.throttle, now)])
+            rule = self._method_rules[plan.name].get(route)
+            buckets = shared if rule is None else [shared[0], TokenBucket(rule, now)]
+            self._buckets[slot] = buckets
+        return buckets
+
+    def _day(self) -> tuple[str, dict[str, str]]:
+        """Today (UTC) as text, and the start of each plan's quota period, once a day."""
+        today = self._now().date()
+        if today != self._today:
+            self._today_text = (today.isoformat(), {
+                plan.name: period_start(plan.quota, today).isoformat()
+                for plan in self.plans.plans if plan.quota is not None
+            })
+            self._today = today
+        return self._today_text
 
     def check(
         self, method: str, path: str, api_key: str | None
@@ -143,24 +171,21 @@ class UsageEnforcer:
         key = self._key(api_key) if api_key else None
         if key is None or not key.enabled:
             return FORBIDDEN, key.id if key else None
-        try:
-            plan = self.plans.plan(key.plan)
-        except KeyError:
+        plan = self._plans_by_name.get(key.plan)
+        if plan is None:
             return FORBIDDEN, key.id  # a key whose plan left the file is not admitted
         now = self._clock()
-        rule = self._method_rules[plan.name].get(route)
         with self._lock:
-            buckets = [self._bucket((key.id, ""), lambda: TokenBucket(plan.throttle, now))]
-            if rule is not None:
-                buckets.append(self._bucket((key.id, route), lambda: TokenBucket(rule, now)))
-            if not all(bucket.has_token(now) for bucket in buckets):
-                return THROTTLED, key.id
+            buckets = self._buckets_for(key, plan, route, now)
+            for bucket in buckets:
+                if not bucket.has_token(now):
+                    return THROTTLED, key.id
             for bucket in buckets:
                 bucket.take()
-        wall = self._now()
-        if plan.quota is not None and not self.ledger.take(key.id, plan.quota, wall):
+        day, periods = self._day()
+        if plan.quota is not None and not self.ledger.take(key.id, plan.quota, periods[plan.name]):
             return LIMIT_EXCEEDED, key.id
-        self.daily.count(key.id, wall.date())
+        self.daily.count(key.id, day)
         return None, key.id
 
     def close(self) -> None:

@@ -34,6 +34,7 @@ class UsagePlansMiddleware:
     def __init__(self, app: ASGIApp, enforcer: UsageEnforcer) -> None:
         self.app = app
         self.enforcer = enforcer
+        self._contexts: dict[str, dict[str, str]] = {}  # one per key id, reused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,7 +52,10 @@ class UsagePlansMiddleware:
         if key_id is None:
             await self.app(scope, receive, send)
             return
-        token = request_context.set({"api_key_id": key_id})
+        context = self._contexts.get(key_id)
+        if context is None:
+            context = self._contexts[key_id] = {"api_key_id": key_id}
+        token = request_context.set(context)
         try:
             await self.app(scope, receive, send)
         finally:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from app.identity.provider import TokenSubject
 from app.tokens.errors import (
     TokenAlgorithmError,
     TokenClaimError,
@@ -119,6 +120,10 @@ def test_forgeries_are_refused_by_the_right_check(
     assert issubclass(expected, TokenError)
 
 
+def subject(exp: int) -> TokenSubject:
+    return TokenSubject("alice", "sub", "id", 0, None, {"exp": exp})
+
+
 class TestVerifiedTokenCache:
     def test_a_token_is_verified_once(self, key: SigningKey, verifier: TokenVerifier) -> None:
         calls = []
@@ -138,15 +143,15 @@ class TestVerifiedTokenCache:
     def test_an_entry_ends_at_exp(self, key: SigningKey) -> None:
         now = [1000.0]
         cache = VerifiedTokenCache(clock=lambda: now[0], leeway_seconds=0)
-        cache.put("t", ("id",), {"exp": 1010})
-        assert cache.get("t", ("id",)) == {"exp": 1010}
+        cache.put("t", ("id",), subject(exp=1010))
+        assert cache.get("t", ("id",)) == subject(exp=1010)
         now[0] = 1011
         assert cache.get("t", ("id",)) is None
 
     def test_the_cache_is_bounded(self) -> None:
         cache = VerifiedTokenCache(maxsize=3)
         for i in range(10):
-            cache.put(f"t{i}", ("id",), {"exp": 2**40})
+            cache.put(f"t{i}", ("id",), subject(exp=2**40))
         assert len(cache) == 3
         assert cache.get("t9", ("id",)) is not None and cache.get("t0", ("id",)) is None
 

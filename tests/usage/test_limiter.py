@@ -76,15 +76,16 @@ class TestQuotaPeriods:
 class TestQuotaLedger:
     def test_a_quota_is_never_exceeded_and_survives_a_new_ledger(self, tmp_path: Path) -> None:
         keys = KeyStore(tmp_path)
-        quota = Quota(limit=250, period="DAY")
+        quota = Quota(limit=2500, period="DAY")
         now = utc(2026, 11, 28, 10)
         ledger = QuotaLedger(keys)
         assert QuotaLedger.block_size(quota) == 2
-        assert sum(ledger.take("k", quota, now) for _ in range(300)) == 250
+        today = period_start(quota, now).isoformat()
+        assert sum(ledger.take("k", quota, today) for _ in range(3000)) == 2500
 
         again = QuotaLedger(keys)
-        assert not again.take("k", quota, now)
-        assert again.take("k", quota, utc(2026, 11, 29, 0, 0, 1))  # a new day
+        assert not again.take("k", quota, today)
+        assert again.take("k", quota, "2026-11-29")  # a new day
 
     def test_unspent_reservations_go_back_at_release(self, tmp_path: Path) -> None:
         keys = KeyStore(tmp_path)
@@ -92,7 +93,7 @@ class TestQuotaLedger:
         now = utc(2026, 11, 28)
         ledger = QuotaLedger(keys)
         for _ in range(3):
-            assert ledger.take("k", quota, now)
+            assert ledger.take("k", quota, period_start(quota, now).isoformat())
         assert keys.quota_used("k", "2026-11-01") == QuotaLedger.block_size(quota)
         ledger.release()
         assert keys.quota_used("k", "2026-11-01") == 3

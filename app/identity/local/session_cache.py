@@ -1,16 +1,21 @@
 """A per-process cache of session checks that every process can invalidate at once.
 
 Checking a session is one SQLite read; at thousands of requests a second that read is
-most of what `/protected` costs. Answers are kept in memory for at most the TTL, and
-any change that could turn an answer from yes to no (a sign-out, a disabled or deleted
-user, a new password) replaces a marker file in the pool directory. Replacing it makes
-a new inode, so one `stat` per request tells every process whether its answers still
-hold: a sign-out takes effect at once everywhere, not after the TTL.
+most of what `/protected` costs. Answers are kept in memory for at most the TTL, and any
+change that could turn an answer from yes to no (a sign-out, a disabled or deleted user,
+a new password) writes a new random value into an 8-byte file in the pool directory.
+Every process maps that file into memory (shared, so all see the same page), and reads
+it on each request: a sign-out takes effect at once everywhere, for the cost of a memory
+read rather than a system call.
+
+A random value, not a counter: two processes invalidating at once never write the same
+value, so no reader can miss the second change. A torn read only looks like a change.
 """
 
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 import secrets
 import threading
@@ -23,7 +28,41 @@ from typing import Generic, TypeVar
 log = logging.getLogger(__name__)
 
 Value = TypeVar("Value")
-Stamp = tuple[int, int] | None
+_SIZE = 8
+
+
+class _SharedStamp:
+    """An 8-byte value in a file, mapped into this process and shared with the others."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._map: mmap.mmap | None = None
+
+    def _mapped(self) -> mmap.mmap | None:
+        if self._map is None:
+            try:
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    if os.fstat(fd).st_size < _SIZE:
+                        os.ftruncate(fd, _SIZE)
+                    self._map = mmap.mmap(fd, _SIZE, mmap.MAP_SHARED)
+                finally:
+                    os.close(fd)  # the mapping keeps the file
+            except OSError as exc:
+                log.error("the sign-out marker cannot be mapped; session checks are not "
+                          "cached", extra={"reason": exc.strerror})
+                return None
+        return self._map
+
+    def read(self) -> bytes | None:
+        mapped = self._mapped()
+        return mapped[:_SIZE] if mapped is not None else None
+
+    def change(self) -> None:
+        mapped = self._mapped()
+        if mapped is not None:
+            mapped[:_SIZE] = secrets.token_bytes(_SIZE)
 
 
 class SessionCheckCache(Generic[Value]):
@@ -31,25 +70,20 @@ class SessionCheckCache(Generic[Value]):
         self, marker: Path, *, ttl_seconds: float, maxsize: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._marker = marker
+        self._stamp = _SharedStamp(marker)
         self._ttl = ttl_seconds
         self._maxsize = maxsize
         self._clock = clock
         self._entries: OrderedDict[str, tuple[float, Value]] = OrderedDict()
-        self._seen: Stamp = None
+        self._seen: bytes | None = None
         self._lock = threading.Lock()
-
-    def _stamp(self) -> Stamp:
-        try:
-            status = os.stat(self._marker)
-        except FileNotFoundError:
-            return None
-        return (status.st_ino, status.st_mtime_ns)
 
     def get(self, key: str) -> Value | None:
         if self._ttl <= 0:
             return None
-        stamp = self._stamp()
+        stamp = self._stamp.read()
+        if stamp is None:
+            return None
         if stamp != self._seen:
             with self._lock:
                 self._entries.clear()
@@ -60,28 +94,20 @@ class SessionCheckCache(Generic[Value]):
             return None
         return entry[1]
 
-    def put(self, key: str, value: Value, stamp: Stamp) -> None:
+    def current_stamp(self) -> bytes | None:
+        return self._stamp.read()
+
+    def put(self, key: str, value: Value, stamp: bytes | None) -> None:
         """Keep an answer read while the marker was `stamp` (taken before the read)."""
-        if self._ttl <= 0 or stamp != self._seen:
+        if self._ttl <= 0 or stamp is None or stamp != self._seen:
             return
         with self._lock:
             self._entries[key] = (self._clock() + self._ttl, value)
             while len(self._entries) > self._maxsize:
                 self._entries.popitem(last=False)
 
-    def current_stamp(self) -> Stamp:
-        return self._stamp()
-
     def invalidate(self) -> None:
         """Tell every process (this one included) that its answers may be wrong now."""
         with self._lock:
             self._entries.clear()
-        temporary = self._marker.with_name(f".{self._marker.name}.{secrets.token_hex(6)}")
-        try:
-            temporary.write_bytes(secrets.token_bytes(8))
-            os.replace(temporary, self._marker)
-        except OSError as exc:
-            # The change is committed; other processes see it when their answers expire.
-            temporary.unlink(missing_ok=True)
-            log.error("other server processes were not told of a sign-out; they learn of it "
-                      "within USER_CHECK_TTL_SECONDS", extra={"reason": exc.strerror})
+        self._stamp.change()
