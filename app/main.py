@@ -7,25 +7,30 @@ from the environment's settings. Building it opens nothing: backends are made on
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import cache
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.auth.router import router as auth_router
 from app.content.router import router as content_router
+from app.deferred import defer_routers
 from app.errors import install_error_handlers
-from app.federation.router import router as federation_router
 from app.middleware import AccessLog, BodyGuard, SecurityHeaders
 from app.openapi import install_openapi
 from app.services import Services
 from app.settings import Settings, SettingsError, get_settings
 from app.system.router import router as system_router
-from app.usage.factory import build_usage_enforcer, load_configured_plans
-from app.usage.middleware import GatewayKeyContext, UsagePlansMiddleware
-from app.usage.plans import PlansFileError
+from app.usage.middleware import UsagePlansMiddleware
 from app.web.router import router as web_router
+
+if TYPE_CHECKING:
+    from app.usage.enforcer import UsageEnforcer
+    from app.usage.plans import PlansFile
+
+PlansSource = Callable[[], "PlansFile | None"]
 
 DESCRIPTION = """
 Sign-up, sign-in and API keys in front of a FastAPI app.
@@ -40,14 +45,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for `settings` (the environment's when omitted).
 
     Raises:
-        PlansFileError: usage plans are on and the plans file is wrong.
+        SettingsError: usage plans are on and the plans file is wrong (PlansFileError).
     """
     settings = settings or get_settings()
-    plans = load_configured_plans(settings) if settings.usage_plans != "off" else None
-    enforcer = (
-        build_usage_enforcer(settings, plans)
-        if plans and settings.usage_plans == "local" else None
-    )
+    enforcer, plans = _usage_plans(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -66,10 +67,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = Services(settings)
 
     install_error_handlers(app)
-    # Routes are matched in order: the app API, the hottest paths, goes first.
+    # Routes are matched in order: the app API, the hottest paths, goes first. The auth
+    # API is defined on its first request (app.deferred): a cold start serving the app
+    # API does not pay for it.
     app.include_router(content_router)
-    app.include_router(auth_router)
-    app.include_router(federation_router)
+    defer_routers(app, "/auth", _auth_routers)
     app.include_router(system_router)
     app.include_router(web_router)
 
@@ -81,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.usage = enforcer
         app.add_middleware(UsagePlansMiddleware, enforcer=enforcer)
     elif settings.usage_plans == "gateway":
+        from app.usage.gateway import GatewayKeyContext
+
         app.add_middleware(GatewayKeyContext)
     app.add_middleware(
         CORSMiddleware,
@@ -100,6 +104,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _auth_routers() -> list[APIRouter]:
+    from app.auth.router import router as auth_router
+    from app.federation.router import router as federation_router
+
+    return [auth_router, federation_router]
+
+
+def _usage_plans(settings: Settings) -> tuple[UsageEnforcer | None, PlansSource]:
+    """The enforcer (USAGE_PLANS=local) and where the docs find the plans file.
+
+    The usage package is imported only when plans are on: a default cold start skips it.
+    With `local` the file is read and checked now; with `gateway` API Gateway enforces the
+    plans and the file is read only if someone opens the docs.
+    """
+    if settings.usage_plans == "off":
+        return None, lambda: None
+    from app.usage.factory import build_usage_enforcer, load_configured_plans
+
+    if settings.usage_plans == "gateway":
+        return None, cache(lambda: load_configured_plans(settings))
+    plans = load_configured_plans(settings)
+    return build_usage_enforcer(settings, plans), lambda: plans
+
+
 def _app_from_environment() -> FastAPI:
     from app.logs import configure_logging
 
@@ -107,7 +135,7 @@ def _app_from_environment() -> FastAPI:
         settings = get_settings()
         configure_logging(settings.log_level)
         return create_app(settings)
-    except (SettingsError, PlansFileError) as exc:
+    except SettingsError as exc:  # a wrong plans file too
         # A clear message and a non-zero exit, not a traceback, for a wrong setting.
         raise SystemExit(f"error: {exc}") from None
 

@@ -8,14 +8,18 @@ would pay for a document that is only read at /docs.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.security.base import SecurityBase
 
 from app.auth.dependencies import bearer_scheme, token_cookie_scheme
-from app.usage.plans import PlansFile
+from app.deferred import build_deferred
+
+if TYPE_CHECKING:
+    from app.usage.plans import PlansFile
 
 ERROR_SCHEMA = {
     "title": "ErrorResponse",
@@ -110,11 +114,17 @@ def _document_middleware(schema: dict[str, Any], plans: PlansFile | None) -> Non
             _add_response(operation, 429, "Throttled or over the quota", _REFUSAL_REF)
 
 
-def install_openapi(app: FastAPI, *, cookie_name: str, plans: PlansFile | None) -> None:
-    """Generate the document once, with the error schema and the security schemes."""
+def install_openapi(
+    app: FastAPI, *, cookie_name: str, plans: Callable[[], PlansFile | None]
+) -> None:
+    """Generate the document once, with the error schema and the security schemes.
+
+    `plans` gives the plans file when usage plans are on (read when the document is made).
+    """
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
+            build_deferred(app)
             schema = get_openapi(
                 title=app.title, version=app.version, description=app.description,
                 routes=app.routes,
@@ -124,10 +134,11 @@ def install_openapi(app: FastAPI, *, cookie_name: str, plans: PlansFile | None) 
             schemes = components.setdefault("securitySchemes", {})
             schemes["TokenCookie"] = {**_scheme(token_cookie_scheme), "name": cookie_name}
             schemes["BearerToken"] = _scheme(bearer_scheme)
-            if plans is not None:
+            plans_file = plans()
+            if plans_file is not None:
                 schemes["ApiKey"] = API_KEY_SCHEME
                 components["schemas"]["UsagePlanRefusal"] = USAGE_REFUSAL_SCHEMA
-            _document_middleware(schema, plans)
+            _document_middleware(schema, plans_file)
             app.openapi_schema = schema
         return app.openapi_schema
 

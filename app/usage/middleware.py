@@ -1,19 +1,20 @@
-"""Usage plans at the edge of the app, as pure ASGI middleware.
+"""`UsagePlansMiddleware` (USAGE_PLANS=local): usage plans at the edge of the app.
 
-`UsagePlansMiddleware` (USAGE_PLANS=local) answers refused requests exactly as API
-Gateway does, before they reach CORS-free routing or any route. `GatewayKeyContext`
-(USAGE_PLANS=gateway) trusts API Gateway, and only records which key called, so that
-every log line of the request names it.
+Pure ASGI middleware that answers refused requests exactly as API Gateway does, before
+any route runs, and names the caller's key in every log line of the request.
 """
 
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.logs import request_context
-from app.usage.enforcer import Refusal, UsageEnforcer
+
+if TYPE_CHECKING:
+    from app.usage.enforcer import Refusal, UsageEnforcer
 
 
 async def _refuse(send: Send, refusal: Refusal) -> None:
@@ -56,24 +57,6 @@ class UsagePlansMiddleware:
         if context is None:
             context = self._contexts[key_id] = {"api_key_id": key_id}
         token = request_context.set(context)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            request_context.reset(token)
-
-
-class GatewayKeyContext:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        event = scope.get("aws.event") if scope["type"] == "http" else None
-        identity = ((event or {}).get("requestContext") or {}).get("identity") or {}
-        key_id = identity.get("apiKeyId") if isinstance(identity, dict) else None
-        if not key_id:
-            await self.app(scope, receive, send)
-            return
-        token = request_context.set({"api_key_id": str(key_id)})
         try:
             await self.app(scope, receive, send)
         finally:

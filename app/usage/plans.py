@@ -24,10 +24,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from app.settings import SettingsError
+
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "ANY"})
 
 
-class PlansFileError(ValueError):
+class PlansFileError(SettingsError):
     """The plans file is unreadable or wrong; the message names the plan and the field."""
 
 
