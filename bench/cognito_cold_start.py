@@ -2,7 +2,7 @@
 
     python bench/cognito_cold_start.py [--repeat N]
 
-(a) `import app.handler` in a fresh interpreter, against `bench/baseline_app.py` (FastAPI
+(a) `import app.handler` in a fresh interpreter, against `bench/minimal_app.py` (FastAPI
     and Mangum, one route) and against AUTH_BACKEND=local; boto3 must not be loaded by it.
 (b) the first sign-in and the first /protected through the Mangum handler right after the
     import, against moto's server (started here), and the same call once warm.
@@ -167,8 +167,8 @@ def main() -> int:
 
             print(f"(a) import, {repeat} fresh interpreters each ...", file=sys.stderr, flush=True)
             imports = interleaved(repeat, {
-                "baseline": lambda: probe(IMPORT_PROBE.format(module="baseline_app"),
-                                          cwd=REPO / "bench", env={}),
+                "baseline": lambda: probe(IMPORT_PROBE.format(module="bench.minimal_app"),
+                                          cwd=REPO, env={}),
                 "cognito": lambda: probe(IMPORT_PROBE.format(module="app.handler"),
                                          cwd=REPO, env=cognito),
                 "local": lambda: probe(IMPORT_PROBE.format(module="app.handler"),
@@ -180,10 +180,11 @@ def main() -> int:
             sign_in = event("POST", "/auth/signin", body=json.dumps(
                 {"username": username, "password": PASSWORD}))
             protected = event("GET", "/protected", cookie=f"token={id_token}")
-            hello = event("GET", "/hello")
+            health = event("GET", "/health")
             calls = interleaved(invocations, {
-                "baseline": lambda: probe(INVOKE_PROBE.replace("app.handler", "baseline_app"),
-                                          hello, cwd=REPO / "bench", env={}),
+                "baseline": lambda: probe(
+                    INVOKE_PROBE.replace("app.handler", "bench.minimal_app"), health,
+                    cwd=REPO, env={}),
                 "sign_in": lambda: probe(INVOKE_PROBE, sign_in, cwd=REPO, env=cognito),
                 "protected": lambda: probe(INVOKE_PROBE, protected, cwd=REPO, env=cognito),
             })
@@ -206,13 +207,13 @@ def main() -> int:
     base = median_ms(imports["baseline"], "import")
     cognito_import = median_ms(imports["cognito"], "import")
     table = Table()
-    table.add("(a) import bench/baseline_app.py", base, base, "baseline")
+    table.add("(a) import bench/minimal_app.py", base, base, "baseline")
     table.add("(a) import app.handler, AUTH_BACKEND=cognito", cognito_import, base,
               f"baseline (target <= {TARGET_RATIO}x)")
     table.add("(a) import app.handler, AUTH_BACKEND=local",
               median_ms(imports["local"], "import"), cognito_import, "the cognito import")
-    first_hello = median_ms(calls["baseline"], "first")
-    table.add("(b) first /hello, baseline app", first_hello, first_hello, "baseline")
+    first_health = median_ms(calls["baseline"], "first")
+    table.add("(b) first /health, baseline app", first_health, first_health, "baseline")
     for name, label in (("sign_in", "sign-in"), ("protected", "/protected")):
         warm = median_ms(calls[name], "warm")
         table.add(f"(b) first {label} after the import", median_ms(calls[name], "first"),
