@@ -17,6 +17,7 @@ import json
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -45,6 +46,7 @@ class Stats:
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.statuses: dict[int, int] = defaultdict(int)
         self.unexpected: list[str] = []
+        self.transport_errors: list[str] = []
 
     def record(self, route: str, started: float, response: httpx.Response, expected: int) -> None:
         self.latencies[route].append(time.perf_counter() - started)
@@ -55,7 +57,10 @@ class Stats:
 
 async def user_loop(base: str, api_key: str, outbox: Outbox, deadline: float,
                     stats: Stats) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=60,
+    # Idle connections are dropped before uvicorn's 5 s keep-alive ends: a request on a
+    # connection the server has just closed would fail for the client's reason, not ours.
+    limits = httpx.Limits(keepalive_expiry=3)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits,
                                  headers={"x-api-key": api_key}) as client:
         while time.monotonic() < deadline:
             name = f"soak{uuid.uuid4().hex[:12]}"
@@ -64,7 +69,11 @@ async def user_loop(base: str, api_key: str, outbox: Outbox, deadline: float,
             async def call(route: str, method: str, path: str, expected: int = 200,
                            **kwargs: object) -> httpx.Response:
                 started = time.perf_counter()
-                response = await client.request(method, path, **kwargs)  # type: ignore[arg-type]
+                try:
+                    response = await client.request(method, path, **kwargs)  # type: ignore[arg-type]
+                except httpx.TransportError as exc:
+                    stats.transport_errors.append(f"{route}: {type(exc).__name__}")
+                    raise
                 stats.record(route, started, response, expected)
                 return response
 
@@ -80,6 +89,12 @@ async def user_loop(base: str, api_key: str, outbox: Outbox, deadline: float,
             await call("signout", "POST", "/auth/signout",
                        headers={"X-CSRF-Token": client.cookies.get("csrf_token", "")})
             client.cookies.clear()
+
+
+def sample_memory(pid: int, samples: list[int], until: float) -> None:
+    while time.monotonic() + 30 < until:
+        time.sleep(30)
+        samples.append(rss_kib(pid))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -105,16 +120,21 @@ def main() -> None:
             assert server.process is not None
             api_key = KeyStore(base / "pool").create("soak", "Soak")[1]
             outbox = Outbox(base / "outbox")
-            warm = Stats()
-            asyncio.run(run_users(server.url, api_key, outbox, min(args.users, 5), 5, warm))
-            memory_start = rss_kib(server.process.pid)
+            # Warm-up with every user: the thread pools, connections and caches fill up.
+            asyncio.run(run_users(server.url, api_key, outbox, args.users, 20, Stats()))
+            pid = server.process.pid
+            memory = [rss_kib(pid)]
             stats = Stats()
             started = time.monotonic()
             print(f"{args.users} users for {args.minutes:g} min ...", file=sys.stderr, flush=True)
+            sampler = threading.Thread(target=sample_memory, args=(
+                pid, memory, started + args.minutes * 60), daemon=True)
+            sampler.start()
             seconds = args.minutes * 60
             asyncio.run(run_users(server.url, api_key, outbox, args.users, seconds, stats))
             elapsed = time.monotonic() - started
-            memory_end = rss_kib(server.process.pid)
+            sampler.join()
+            memory.append(rss_kib(pid))
         finally:
             server.stop()
     total = sum(stats.statuses.values())
@@ -123,24 +143,33 @@ def main() -> None:
             ("statuses", ", ".join(f"{s}: {n}" for s, n in sorted(stats.statuses.items()))),
             ("5xx answers", f"{server_errors}  {'meets' if server_errors == 0 else 'MISSES'} "
                             "target 0"),
-            ("unexpected answers", str(len(stats.unexpected)))]
+            ("unexpected answers", str(len(stats.unexpected))),
+            ("connection errors", str(len(stats.transport_errors)))]
     for route, values in stats.latencies.items():
         rows.append((f"{route} p50 / p99", f"{statistics.median(values) * 1000:7.1f} / "
                                            f"{percentile(values, 0.99) * 1000:7.1f} ms  "
                                            f"({len(values)} calls)"))
-    growth = (memory_end - memory_start) / memory_start
-    rows.append(("server memory", f"{memory_start / 1024:.1f} MiB after warm-up, "
-                                  f"{memory_end / 1024:.1f} MiB at the end ({growth:+.1%})"))
+    growth = (memory[-1] - memory[0]) / memory[0]
+    rows.append(("server memory", f"{memory[0] / 1024:.1f} MiB after warm-up, "
+                                  f"{memory[-1] / 1024:.1f} MiB at the end ({growth:+.1%}; "
+                                  "flat means within 10%)"))
+    rows.append(("memory every 30 s", " ".join(f"{kib / 1024:.0f}" for kib in memory) + " MiB"))
     table(f"soak: {args.users} users, {args.minutes:g} min, USAGE_PLANS=local", rows)
-    for line in stats.unexpected[:5]:
+    for line in (stats.unexpected + stats.transport_errors)[:5]:
         print(f"  unexpected: {line}")
 
 
 async def run_users(base: str, api_key: str, outbox: Outbox, users: int, seconds: float,
                     stats: Stats) -> None:
     deadline = time.monotonic() + seconds
-    await asyncio.gather(*(user_loop(base, api_key, outbox, deadline, stats)
-                           for _ in range(users)))
+    async def one_user() -> None:
+        while time.monotonic() < deadline:
+            try:
+                await user_loop(base, api_key, outbox, deadline, stats)
+            except httpx.TransportError:
+                continue  # counted; this user starts over with a new connection
+
+    await asyncio.gather(*(one_user() for _ in range(users)))
 
 
 if __name__ == "__main__":

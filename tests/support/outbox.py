@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 
 class Outbox:
+    """Reads each message file once: a long run (bench/soak.py) writes thousands."""
+
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self._read: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
 
     def messages(self, to: str | None = None) -> list[dict[str, Any]]:
         if not self.directory.exists():
             return []
-        found = [
-            json.loads(path.read_text()) for path in sorted(self.directory.glob("*.json"))
-            if not path.name.startswith(".")  # a file being written
-        ]
+        with self._lock:
+            for path in sorted(self.directory.glob("*.json")):
+                if path.name not in self._read and not path.name.startswith("."):
+                    self._read[path.name] = json.loads(path.read_text())
+            found = list(self._read.values())
         return [m for m in found if to is None or m["to"] == to]
 
     def latest_code(self, to: str, *, timeout: float = 5.0, channel: str | None = None) -> str:
