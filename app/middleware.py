@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,18 +27,27 @@ MAX_BODY_BYTES = 64 * 1024  # The largest real body is a few hundred bytes.
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-async def _send_error(send: Send, error: AppError) -> None:
-    body = json.dumps(error_body(error.code, error.message)).encode()
+async def send_json(
+    send: Send, status: int, body: object, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    """A whole JSON response, from middleware that answers before any route runs."""
+    content = json.dumps(body).encode()
     await send({
         "type": "http.response.start",
-        "status": error.status_code,
+        "status": status,
         "headers": [
             (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
+            (b"content-length", str(len(content)).encode()),
+            *headers,
         ],
     })
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": content})
+
+
+async def _send_error(send: Send, error: AppError) -> None:
+    # The body may not have been read: close the connection rather than read it.
+    await send_json(send, error.status_code, error_body(error.code, error.message),
+                    [(b"connection", b"close")])
 
 
 def _is_json(content_type: str) -> bool:

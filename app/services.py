@@ -7,7 +7,8 @@ Nothing is built at import or at start-up: on Lambda a cold start that only serv
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from app.identity.factory import build_identity_provider, build_token_verifier
 from app.settings import Settings
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     from app.federation.provider import FederatedSignIn
     from app.identity.provider import IdentityProvider
     from app.tokens.verifier import CachingVerifier
+
+T = TypeVar("T")
 
 
 class Services:
@@ -28,13 +31,20 @@ class Services:
         self._federation: FederatedSignIn | None = None
         self._flow_sealer: FlowSealer | None = None
 
+    def _once(self, attribute: str, build: Callable[[], T]) -> T:
+        """The collaborator in `attribute`, built on first use by one thread only."""
+        value: T | None = getattr(self, attribute)
+        if value is None:
+            with self._lock:
+                value = getattr(self, attribute)
+                if value is None:
+                    value = build()
+                    setattr(self, attribute, value)
+        return value
+
     @property
     def identity(self) -> IdentityProvider:
-        if self._identity is None:
-            with self._lock:
-                if self._identity is None:
-                    self._identity = build_identity_provider(self.settings)
-        return self._identity
+        return self._once("_identity", lambda: build_identity_provider(self.settings))
 
     @property
     def built_verifier(self) -> CachingVerifier | None:
@@ -51,34 +61,23 @@ class Services:
 
     @property
     def verifier(self) -> CachingVerifier:
-        if self._verifier is None:
+        def build() -> CachingVerifier:
             from app.tokens.verifier import CachingVerifier
 
-            with self._lock:
-                if self._verifier is None:
-                    self._verifier = CachingVerifier(
-                        build_token_verifier(self.settings, self.identity)
-                    )
-        return self._verifier
+            return CachingVerifier(build_token_verifier(self.settings, self.identity))
+
+        return self._once("_verifier", build)
 
     @property
     def federation(self) -> FederatedSignIn:
         """Federated sign-in with the backend's providers (httpx is loaded only then)."""
-        if self._federation is None:
-            from app.federation.factory import build_federation
+        from app.federation.factory import build_federation
 
-            with self._lock:
-                if self._federation is None:
-                    self._federation = build_federation(self.settings, self)
-        return self._federation
+        return self._once("_federation", lambda: build_federation(self.settings, self))
 
     @property
     def flow_sealer(self) -> FlowSealer:
         """Seals the federated sign-in's flow cookie (the key may read the pool's secret)."""
-        if self._flow_sealer is None:
-            from app.federation.factory import build_flow_sealer
+        from app.federation.factory import build_flow_sealer
 
-            with self._lock:
-                if self._flow_sealer is None:
-                    self._flow_sealer = build_flow_sealer(self.settings, self)
-        return self._flow_sealer
+        return self._once("_flow_sealer", lambda: build_flow_sealer(self.settings, self))

@@ -6,29 +6,20 @@ any route runs, and names the caller's key in every log line of the request.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.logs import request_context
+from app.middleware import send_json
 
 if TYPE_CHECKING:
     from app.usage.enforcer import Refusal, UsageEnforcer
 
 
 async def _refuse(send: Send, refusal: Refusal) -> None:
-    body = json.dumps({"message": refusal.message}).encode()
-    await send({
-        "type": "http.response.start",
-        "status": refusal.status,
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"x-amzn-errortype", refusal.error_type.encode()),
-        ],
-    })
-    await send({"type": "http.response.body", "body": body})
+    await send_json(send, refusal.status, {"message": refusal.message},
+                    [(b"x-amzn-errortype", refusal.error_type.encode())])
 
 
 class UsagePlansMiddleware:

@@ -8,18 +8,17 @@ every user). See /work/shared/TOOLS.md for what else moto does and does not do.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from tests.support.net import free_port
+from tests.support.process import ServerProcess
 
 if TYPE_CHECKING:
     from mypy_boto3_cognito_identity import CognitoIdentityClient
@@ -77,46 +76,25 @@ class MotoPool:
         }
 
 
-class MotoServer:
+class MotoServer(ServerProcess):
     """`moto_server -H 127.0.0.1 -p PORT`, started and stopped by the tests."""
 
-    def __init__(self, log_path: Path) -> None:
-        self.log_path = log_path
-        self.port = 0
-        self.process: subprocess.Popen[bytes] | None = None
+    name = "moto_server"
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def command(self) -> Sequence[str]:
+        moto_server = Path(sys.executable).with_name("moto_server")
+        return [str(moto_server), "-H", "127.0.0.1", "-p", str(self.port)]
+
+    def environment(self) -> Mapping[str, str]:
+        return {**os.environ, **AWS_ENV, "MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP": "true"}
+
+    def ready(self) -> bool:
+        httpx.post(f"{self.url}/moto-api/reset", timeout=0.5).raise_for_status()
+        return True
 
     def start(self, timeout: float = 30.0) -> MotoServer:
-        self.port = free_port()
-        env = {**os.environ, **AWS_ENV, "MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP": "true"}
-        moto_server = Path(sys.executable).with_name("moto_server")
-        with self.log_path.open("ab") as log:  # the child keeps its own copy
-            self.process = subprocess.Popen(
-                [str(moto_server), "-H", "127.0.0.1", "-p", str(self.port)],
-                env=env, stdout=log, stderr=log,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"moto_server exited: see {self.log_path}")
-            try:
-                httpx.post(f"{self.url}/moto-api/reset", timeout=0.5).raise_for_status()
-                return self
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise RuntimeError(f"moto_server did not answer in {timeout}s: see {self.log_path}")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        super().start(timeout)
+        return self
 
     def reset(self) -> None:
         httpx.post(f"{self.url}/moto-api/reset", timeout=5).raise_for_status()
