@@ -8,10 +8,8 @@ transaction, so concurrent requests and several server processes agree.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
-import math
 import secrets
 import sqlite3
 import time
@@ -39,10 +37,12 @@ from app.errors import (
 from app.identity.local.codes import CodeBook, CodeCheck
 from app.identity.local.issuer import LocalTokenIssuer, TokenUser, new_refresh_token
 from app.identity.local.keys import PoolKeys
-from app.identity.local.mailer import Mailer, Message
+from app.identity.local.mailer import Mailer
+from app.identity.local.messages import CodeMessages
 from app.identity.local.passwords import PasswordHashing, PasswordPolicy
 from app.identity.local.session_cache import SessionCheckCache
 from app.identity.local.store import open_pool_store
+from app.identity.local.throttles import CodeSendLimit, SignInLockout, subject_key
 from app.identity.local.totp import TotpCodes
 from app.identity.provider import (
     ID_TOKEN_TTL_SECONDS,
@@ -60,7 +60,6 @@ from app.identity.provider import (
     UserRecord,
     VerifiableAttribute,
     mask_email,
-    mask_phone,
 )
 from app.tokens.errors import TokenRevokedError
 
@@ -70,10 +69,6 @@ DB_FILE = "pool.sqlite3"
 SESSIONS_CHANGED_FILE = "sessions.changed"
 CHALLENGE_TTL_SECONDS = 180  # Cognito's challenge sessions last 3 minutes.
 CHALLENGE_MAX_WRONG_CODES = 5
-LOCKOUT_FREE_FAILURES = 5  # Cognito locks out from the sixth failure on,
-LOCKOUT_MAX_SECONDS = 900  # doubling from 1 s up to about 15 minutes.
-LOCKOUT_FORGET_SECONDS = 3600
-CODE_SENDS_PER_HOUR = 5
 
 # Account states, named as Cognito names them.
 UNCONFIRMED = "UNCONFIRMED"
@@ -84,9 +79,6 @@ EXTERNAL_PROVIDER = "EXTERNAL_PROVIDER"
 _SIGNED_IN_STATES = (CONFIRMED, EXTERNAL_PROVIDER)
 
 
-def _key(name: str) -> str:
-    """Usernames and emails compare without case, as Cognito's do."""
-    return name.strip().casefold()
 
 
 def _sha256(text: str) -> str:
@@ -159,7 +151,8 @@ class LocalIdentityProvider:
         self.app_name = app_name
         self.store = open_pool_store(directory / DB_FILE)
         self.keys = PoolKeys(directory)
-        self._mailer = mailer
+        self._messages = CodeMessages(mailer, app_name, lambda: self.keys.secret)
+        self._lockout = SignInLockout(self.store)
         self._policy = policy or PasswordPolicy()
         self._hashing = hashing or PasswordHashing()
         self._clock = clock
@@ -214,7 +207,7 @@ class LocalIdentityProvider:
         self, conn: sqlite3.Connection | None, name: str, *, alias: bool = True
     ) -> sqlite3.Row | None:
         """A user by username or, once verified, by email."""
-        key = _key(name)
+        key = subject_key(name)
         query = "SELECT * FROM users WHERE username_key = ?"
         params: tuple[str, ...] = (key,)
         if alias and "@" in key:
@@ -233,54 +226,6 @@ class LocalIdentityProvider:
         if row is None:
             raise NotAuthorizedError("User does not exist.")
         return row
-
-    def _deliver(self, row: sqlite3.Row | Mapping[str, object], attribute: str, code: str,
-                 purpose: str) -> CodeDelivery:
-        if attribute == "phone_number":
-            to = str(row["phone_number"])
-            body = f"Your {self.app_name} code is {code}."
-            self._mailer.send(Message("sms", to, f"{self.app_name} code", body, code))
-            return CodeDelivery("SMS", mask_phone(to), "phone_number")
-        to = str(row["email"])
-        subject, body = {
-            "signup": ("Your verification code", f"Your verification code is {code}."),
-            "reset": ("Your password reset code", f"Your password reset code is {code}."),
-        }.get(purpose, ("Your verification code", f"Your verification code is {code}."))
-        body += f"\n\nIt was requested for {row['username']} on {self.app_name}. If you did " \
-                "not ask for it, ignore this message."
-        self._mailer.send(Message("email", to, subject, body, code))
-        return CodeDelivery("EMAIL", mask_email(to), "email")
-
-    def _decoy_delivery(self, name: str) -> CodeDelivery:
-        """A plausible, stable destination for a user who does not exist.
-
-        Cognito with user-existence errors prevented answers unknown users this way, so the
-        answer cannot be used to learn who has an account.
-        """
-        digest = hmac.new(self.keys.secret, _key(name).encode(), hashlib.sha256).digest()
-        letters = "abcdefghijklmnopqrstuvwxyz"
-        return CodeDelivery(
-            "EMAIL", f"{letters[digest[0] % 26]}***@{letters[digest[1] % 26]}***", "email"
-        )
-
-    def _count_send(self, conn: sqlite3.Connection, name: str, action: str, now: float) -> bool:
-        """Record one code sent for `name`; False once the hourly allowance is spent.
-
-        Counted by the name that was typed, so an unknown user meets the same limit.
-        """
-        subject = _key(name)
-        conn.execute("DELETE FROM action_log WHERE at < ?", (now - 3600,))
-        (sent,) = conn.execute(
-            "SELECT COUNT(*) FROM action_log WHERE subject_key = ? AND action = ?",
-            (subject, action),
-        ).fetchone()
-        if sent >= CODE_SENDS_PER_HOUR:
-            return False
-        conn.execute(
-            "INSERT INTO action_log (subject_key, action, at) VALUES (?, ?, ?)",
-            (subject, action, now),
-        )
-        return True
 
     @staticmethod
     def _code_error(check: CodeCheck) -> AppError | None:
@@ -321,15 +266,15 @@ class LocalIdentityProvider:
                     "INSERT INTO users (sub, username, username_key, email, email_key, "
                     "phone_number, password_hash, status, created_at, updated_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (sub, username, _key(username), attributes.email, _key(attributes.email),
+                    (sub, username, subject_key(username), attributes.email, subject_key(attributes.email),
                      attributes.phone_number, password_hash, UNCONFIRMED, now, now),
                 )
                 code = self.codes.issue(conn, sub, "signup", now)
-                self._count_send(conn, username, "send_signup", now)
+                CodeSendLimit.allow(conn, username, "send_signup", now)
         except sqlite3.IntegrityError:
             raise UsernameExistsError() from None
         log.info("user signed up", extra={"user_sub": sub})
-        delivery = self._deliver(row, "email", code, "signup")
+        delivery = self._messages.send(row, "email", code, "signup")
         return SignUpResult(username=username, user_sub=sub, confirmed=False, delivery=delivery)
 
     def confirm_sign_up(self, username: str, code: str) -> None:
@@ -366,68 +311,32 @@ class LocalIdentityProvider:
         now = self._clock()
         code: str | None = None
         with self.store.write() as conn:
-            allowed = self._count_send(conn, username, "send_signup", now)
+            allowed = CodeSendLimit.allow(conn, username, "send_signup", now)
             row = self._find(conn, username, alias=False)
             if allowed and row is not None and row["status"] == UNCONFIRMED:
                 code = self.codes.issue(conn, row["sub"], "signup", now)
         if not allowed:
             raise LimitExceededError(retry_after=3600)
         if row is None:
-            return self._decoy_delivery(username)
+            return self._messages.decoy(username)
         if code is None:
             # Already confirmed: nothing to send, and the answer looks the same.
             return CodeDelivery("EMAIL", mask_email(row["email"]), "email")
-        return self._deliver(row, "email", code, "signup")
+        return self._messages.send(row, "email", code, "signup")
 
     # ------------------------------------------------------------------ sign-in
 
-    def _locked_for(self, conn: sqlite3.Connection | None, subject: str, now: float) -> float:
-        query = "SELECT locked_until FROM sign_in_failures WHERE subject_key = ?"
-        row = (conn.execute(query, (subject,)).fetchone() if conn
-               else self.store.read_one(query, (subject,)))
-        return max(0.0, row["locked_until"] - now) if row else 0.0
-
-    def _record_failure(self, subject: str, now: float) -> None:
-        with self.store.write() as conn:
-            row = conn.execute(
-                "SELECT failures, last_failure_at FROM sign_in_failures WHERE subject_key = ?",
-                (subject,),
-            ).fetchone()
-            failures = 1
-            if row is not None and now - row["last_failure_at"] < LOCKOUT_FORGET_SECONDS:
-                failures = row["failures"] + 1
-            lock = 0.0
-            if failures > LOCKOUT_FREE_FAILURES:
-                lock = min(2.0 ** (failures - LOCKOUT_FREE_FAILURES - 1), LOCKOUT_MAX_SECONDS)
-            conn.execute(
-                "INSERT OR REPLACE INTO sign_in_failures VALUES (?, ?, ?, ?)",
-                (subject, failures, now + lock, now),
-            )
-        log.info("sign-in failed", extra={"failures": failures, "locked_seconds": lock})
-
-    def _clear_failures(self, subject: str) -> None:
-        with self.store.write() as conn:
-            conn.execute("DELETE FROM sign_in_failures WHERE subject_key = ?", (subject,))
-
-    def _raise_if_locked(self, subject: str, now: float) -> None:
-        wait = self._locked_for(None, subject, now)
-        if wait > 0:
-            raise TooManyFailedAttemptsError(
-                "Too many failed sign-in attempts. Wait before trying again.",
-                retry_after=math.ceil(wait),
-            )
-
     def initiate_auth(self, username: str, password: str) -> AuthOutcome:
         now = self._clock()
-        subject = _key(username)
-        self._raise_if_locked(subject, now)
+        self._lockout.check(username, now)
         row = self._find(None, username)
         # Unknown users cost one hash too, and get the same answer as a wrong password.
         if not self._hashing.verify(row["password_hash"] if row else None, password):
-            self._record_failure(subject, now)
+            self._lockout.record_failure(username, now)
             raise NotAuthorizedError()
         assert row is not None
-        self._clear_failures(subject)
+        with self.store.write() as conn:
+            self._lockout.clear(conn, username)
         if self._hashing.needs_rehash(row["password_hash"]):
             self._set_password(row["sub"], password, keep_status=True)
         if not row["enabled"]:
@@ -461,7 +370,7 @@ class LocalIdentityProvider:
             if name == "SMS_MFA":
                 code = self.codes.issue(conn, row["sub"], "sms_mfa", now)
         if name == "SMS_MFA":
-            delivery = self._deliver(row, "phone_number", code, "sms_mfa")
+            delivery = self._messages.send(row, "phone_number", code, "sms_mfa")
         return Challenge(name=name, session=session, username=row["username"], delivery=delivery)
 
     def _start_session(self, row: sqlite3.Row) -> TokenSet:
@@ -636,7 +545,7 @@ class LocalIdentityProvider:
         now = self._clock()
         code: str | None = None
         with self.store.write() as conn:
-            allowed = self._count_send(conn, username, "send_reset", now)
+            allowed = CodeSendLimit.allow(conn, username, "send_reset", now)
             row = self._find(conn, username)
             usable = row is not None and row["enabled"] and row["status"] in (
                 CONFIRMED, RESET_REQUIRED, FORCE_CHANGE_PASSWORD
@@ -646,8 +555,8 @@ class LocalIdentityProvider:
         if not allowed:
             raise LimitExceededError(retry_after=3600)
         if row is None or code is None:
-            return self._decoy_delivery(username)
-        return self._deliver(row, "email", code, "reset")
+            return self._messages.decoy(username)
+        return self._messages.send(row, "email", code, "reset")
 
     def confirm_forgot_password(self, username: str, code: str, password: str) -> None:
         now = self._clock()
@@ -675,8 +584,7 @@ class LocalIdentityProvider:
                 "UPDATE users SET password_hash = ?, status = ?, updated_at = ? WHERE sub = ?",
                 (password_hash, status, now, row["sub"]),
             )
-            conn.execute("DELETE FROM sign_in_failures WHERE subject_key IN (?, ?)",
-                         (_key(row["username"]), _key(row["email"] or "")))
+            self._lockout.clear(conn, row["username"], row["email"] or "")
             self._revoke_sessions(conn, row["sub"], now)
         log.info("password reset", extra={"user_sub": row["sub"]})
 
@@ -685,7 +593,7 @@ class LocalIdentityProvider:
         if row is None:
             raise NotAuthorizedError()
         if not self._hashing.verify(row["password_hash"], old_password):
-            self._record_failure(_key(row["username"]), self._clock())
+            self._lockout.record_failure(row["username"], self._clock())
             raise NotAuthorizedError("Incorrect username or password.")
         self._policy.check(new_password)
         self._set_password(row["sub"], new_password)
@@ -703,10 +611,10 @@ class LocalIdentityProvider:
             row = self._by_sub(conn, caller.subject.sub)
             if not row[attribute]:
                 raise InvalidParameterError(f"The user has no {attribute} to verify.")
-            if not self._count_send(conn, row["username"], purpose, now):
+            if not CodeSendLimit.allow(conn, row["username"], purpose, now):
                 raise LimitExceededError(retry_after=3600)
             code = self.codes.issue(conn, row["sub"], purpose, now)
-        return self._deliver(row, attribute, code, purpose)
+        return self._messages.send(row, attribute, code, purpose)
 
     def verify_user_attribute(
         self, caller: Caller, attribute: VerifiableAttribute, code: str
@@ -743,7 +651,7 @@ class LocalIdentityProvider:
                 conn.execute(
                     "UPDATE users SET email = ?, email_key = ?, email_verified = 0, "
                     "updated_at = ? WHERE sub = ?",
-                    (attributes.email, _key(attributes.email), now, row["sub"]),
+                    (attributes.email, subject_key(attributes.email), now, row["sub"]),
                 )
                 sent.append(("email", self.codes.issue(conn, row["sub"], "verify_email", now)))
             if (
@@ -761,7 +669,7 @@ class LocalIdentityProvider:
                 )
             row = self._by_sub(conn, caller.subject.sub)
         return [
-            self._deliver(row, attribute, code, f"verify_{attribute}")
+            self._messages.send(row, attribute, code, f"verify_{attribute}")
             for attribute, code in sent
         ]
 
@@ -872,8 +780,8 @@ class LocalIdentityProvider:
                     "INSERT INTO users (sub, username, username_key, email, email_key, "
                     "email_verified, phone_number, password_hash, status, created_at, "
                     "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (sub, username, _key(username), attributes.email,
-                     _key(attributes.email) if attributes.email else None,
+                    (sub, username, subject_key(username), attributes.email,
+                     subject_key(attributes.email) if attributes.email else None,
                      int(attributes.email is not None), attributes.phone_number,
                      password_hash, FORCE_CHANGE_PASSWORD, now, now),
                 )
@@ -919,7 +827,7 @@ class LocalIdentityProvider:
             self._revoke_sessions(conn, row["sub"], now)
             code = self.codes.issue(conn, row["sub"], "reset", now)
         if row["email"]:
-            self._deliver(row, "email", code, "reset")
+            self._messages.send(row, "email", code, "reset")
 
     def link_external_user(
         self, provider: str, provider_sub: str, email: str | None, email_verified: bool
@@ -938,7 +846,7 @@ class LocalIdentityProvider:
         """
         username = f"{provider}_{provider_sub}"
         identity = {"providerName": provider, "userId": provider_sub}
-        email_key = _key(email) if email else None
+        email_key = subject_key(email) if email else None
         now = self._clock()
         with self._write_affecting_sessions() as conn:
             row = self._find(conn, username, alias=False)
@@ -947,7 +855,7 @@ class LocalIdentityProvider:
                     "INSERT INTO users (sub, username, username_key, email, email_key, "
                     "email_verified, status, identities, created_at, updated_at) "
                     "VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
-                    (str(uuid.uuid4()), username, _key(username), email, email_key,
+                    (str(uuid.uuid4()), username, subject_key(username), email, email_key,
                      EXTERNAL_PROVIDER, json.dumps([identity]), now, now),
                 )
             elif row["status"] != EXTERNAL_PROVIDER or identity not in json.loads(

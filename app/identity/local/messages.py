@@ -1,0 +1,63 @@
+"""The embedded pool's code messages: what is sent, where, and what the answer shows."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from app.identity.local.mailer import Mailer, Message
+from app.identity.local.throttles import subject_key
+from app.identity.provider import CodeDelivery, mask_email, mask_phone
+
+if TYPE_CHECKING:
+    import sqlite3
+
+_SUBJECTS = {
+    "signup": ("Your verification code", "Your verification code is {code}."),
+    "reset": ("Your password reset code", "Your password reset code is {code}."),
+}
+_DEFAULT = ("Your verification code", "Your verification code is {code}.")
+
+
+class CodeMessages:
+    """Sends codes by email or SMS and answers with the masked destination.
+
+    Args:
+        mailer: how messages leave.
+        app_name: named in every message.
+        secret: the pool secret (read when first needed), for stable decoy destinations.
+    """
+
+    def __init__(self, mailer: Mailer, app_name: str, secret: Callable[[], bytes]) -> None:
+        self._mailer = mailer
+        self._app_name = app_name
+        self._secret = secret
+
+    def send(self, user: sqlite3.Row | Mapping[str, object], attribute: str, code: str,
+             purpose: str) -> CodeDelivery:
+        """Send `code` to the user's phone or email; the delivery as Cognito shows it."""
+        if attribute == "phone_number":
+            to = str(user["phone_number"])
+            body = f"Your {self._app_name} code is {code}."
+            self._mailer.send(Message("sms", to, f"{self._app_name} code", body, code))
+            return CodeDelivery("SMS", mask_phone(to), "phone_number")
+        to = str(user["email"])
+        subject, template = _SUBJECTS.get(purpose, _DEFAULT)
+        body = (f"{template.format(code=code)}\n\nIt was requested for {user['username']} on "
+                f"{self._app_name}. If you did not ask for it, ignore this message.")
+        self._mailer.send(Message("email", to, subject, body, code))
+        return CodeDelivery("EMAIL", mask_email(to), "email")
+
+    def decoy(self, name: str) -> CodeDelivery:
+        """A plausible, stable destination for a user who does not exist.
+
+        Cognito with user-existence errors prevented answers unknown users this way, so the
+        answer cannot be used to learn who has an account.
+        """
+        digest = hmac.new(self._secret(), subject_key(name).encode(), hashlib.sha256).digest()
+        letters = "abcdefghijklmnopqrstuvwxyz"
+        return CodeDelivery(
+            "EMAIL", f"{letters[digest[0] % 26]}***@{letters[digest[1] % 26]}***", "email"
+        )

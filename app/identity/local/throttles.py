@@ -1,0 +1,91 @@
+"""The embedded pool's throttles, both keyed by the name that was typed (not by user), so
+an unknown name meets the same limits as a real one and answers give nothing away.
+
+`SignInLockout`: from the sixth failed sign-in a lock of 1 s, doubling up to 15 minutes,
+as Cognito does; forgotten an hour after the last failure or at the next success.
+`CodeSendLimit`: at most five codes of each kind an hour (Cognito's LimitExceeded).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sqlite3
+
+from app.errors import TooManyFailedAttemptsError
+from app.storage import SqliteStore
+
+log = logging.getLogger(__name__)
+
+LOCKOUT_FREE_FAILURES = 5  # Cognito locks out from the sixth failure on,
+LOCKOUT_MAX_SECONDS = 900  # doubling from 1 s up to about 15 minutes.
+LOCKOUT_FORGET_SECONDS = 3600
+CODE_SENDS_PER_HOUR = 5
+
+
+def subject_key(name: str) -> str:
+    """Usernames and emails compare without case, as Cognito's do."""
+    return name.strip().casefold()
+
+
+class SignInLockout:
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+
+    def check(self, name: str, now: float) -> None:
+        """Raise `TooManyFailedAttemptsError` (with Retry-After) while `name` is locked."""
+        row = self._store.read_one(
+            "SELECT locked_until FROM sign_in_failures WHERE subject_key = ?",
+            (subject_key(name),),
+        )
+        wait = max(0.0, row["locked_until"] - now) if row else 0.0
+        if wait > 0:
+            raise TooManyFailedAttemptsError(
+                "Too many failed sign-in attempts. Wait before trying again.",
+                retry_after=math.ceil(wait),
+            )
+
+    def record_failure(self, name: str, now: float) -> None:
+        subject = subject_key(name)
+        with self._store.write() as conn:
+            row = conn.execute(
+                "SELECT failures, last_failure_at FROM sign_in_failures WHERE subject_key = ?",
+                (subject,),
+            ).fetchone()
+            failures = 1
+            if row is not None and now - row["last_failure_at"] < LOCKOUT_FORGET_SECONDS:
+                failures = row["failures"] + 1
+            lock = 0.0
+            if failures > LOCKOUT_FREE_FAILURES:
+                lock = min(2.0 ** (failures - LOCKOUT_FREE_FAILURES - 1), LOCKOUT_MAX_SECONDS)
+            conn.execute(
+                "INSERT OR REPLACE INTO sign_in_failures VALUES (?, ?, ?, ?)",
+                (subject, failures, now + lock, now),
+            )
+        log.info("sign-in failed", extra={"failures": failures, "locked_seconds": lock})
+
+    @staticmethod
+    def clear(conn: sqlite3.Connection, *names: str) -> None:
+        """Forget the failures of `names`, inside the caller's transaction."""
+        conn.executemany("DELETE FROM sign_in_failures WHERE subject_key = ?",
+                         [(subject_key(name),) for name in names if name])
+
+
+class CodeSendLimit:
+    @staticmethod
+    def allow(conn: sqlite3.Connection, name: str, action: str, now: float) -> bool:
+        """Count one code sent for `name`, inside the caller's transaction; False once the
+        hour's allowance is spent."""
+        subject = subject_key(name)
+        conn.execute("DELETE FROM action_log WHERE at < ?", (now - 3600,))
+        (sent,) = conn.execute(
+            "SELECT COUNT(*) FROM action_log WHERE subject_key = ? AND action = ?",
+            (subject, action),
+        ).fetchone()
+        if sent >= CODE_SENDS_PER_HOUR:
+            return False
+        conn.execute(
+            "INSERT INTO action_log (subject_key, action, at) VALUES (?, ?, ?)",
+            (subject, action, now),
+        )
+        return True
