@@ -266,8 +266,9 @@ class LocalIdentityProvider:
                     "INSERT INTO users (sub, username, username_key, email, email_key, "
                     "phone_number, password_hash, status, created_at, updated_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (sub, username, subject_key(username), attributes.email, subject_key(attributes.email),
-                     attributes.phone_number, password_hash, UNCONFIRMED, now, now),
+                    (sub, username, subject_key(username), attributes.email,
+                     subject_key(attributes.email), attributes.phone_number, password_hash,
+                     UNCONFIRMED, now, now),
                 )
                 code = self.codes.issue(conn, sub, "signup", now)
                 CodeSendLimit.allow(conn, username, "send_signup", now)
