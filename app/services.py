@@ -44,6 +44,8 @@ class Services:
 
     @property
     def identity(self) -> IdentityProvider:
+        if self._identity is not None:  # every signed-in request asks: no lambda, no lock
+            return self._identity
         return self._once("_identity", lambda: build_identity_provider(self.settings))
 
     @property

@@ -112,13 +112,16 @@ def read_credential(
     return Credential(token, "cookie") if token else None
 
 
+ANY_TOKEN_USE: tuple[TokenUse, ...] = ("id", "access")
+
+
 async def authenticate(
     request: Request, services: Services, credential: Credential | None
 ) -> tuple[Caller, UserRecord]:
     """Verify a credential and check its user; CSRF on cookie-authenticated writes."""
     if credential is None:
         raise NotAuthorizedError(CLIENT_MESSAGE)
-    uses: tuple[TokenUse, ...] = ("id", "access")
+    uses = ANY_TOKEN_USE
     try:
         verifier = services.built_verifier or await services.ready_verifier()
         subject = verifier.cache.get(credential.token, uses)

@@ -56,7 +56,7 @@ class _SharedStamp:
         return self._map
 
     def read(self) -> bytes | None:
-        mapped = self._mapped()
+        mapped = self._map if self._map is not None else self._mapped()
         return mapped[:_SIZE] if mapped is not None else None
 
     def change(self) -> None:
