@@ -11,13 +11,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from typing import NamedTuple
 from urllib.parse import unquote
 
 from app.usage.keys import ApiKey, KeyStore, hash_key
 from app.usage.limiter import DailyCounter, QuotaLedger, TokenBucket, period_start
-from app.usage.plans import Plan, PlansFile
+from app.usage.plans import PlansFile, Quota
 
 KEY_RELOAD_SECONDS = 2.0  # how soon a key disabled elsewhere stops working
 UNKNOWN_KEY_RELOAD_SECONDS = 0.5  # an unknown key rereads the keys, at most this often
@@ -55,6 +56,16 @@ def normalise(method: str, path: str) -> tuple[str, str]:
     return ("GET" if method == "HEAD" else method), path.lower()
 
 
+class _Lane(NamedTuple):
+    """What one (method, path, key) gets: decided once per key reload, used per request."""
+
+    key_id: str
+    buckets: list[TokenBucket]
+    quota: Quota | None
+    plan_name: str
+    refusal: Refusal | None
+
+
 class UsageEnforcer:
     """The local stand-in for API Gateway's usage plans (USAGE_PLANS=local).
 
@@ -83,9 +94,10 @@ class UsageEnforcer:
             for plan in plans.plans
         }
         self._routes: dict[tuple[str, str], tuple[bool, str]] = {}
+        self._lanes: dict[tuple[str, str, str | None], _Lane] = {}
         self._buckets: dict[tuple[str, str], list[TokenBucket]] = {}
         self._plans_by_name = {plan.name: plan for plan in plans.plans}
-        self._today: date | None = None
+        self._day_until = float("-inf")
         self._today_text: tuple[str, dict[str, str]] = ("", {})
         self._lock = threading.Lock()
         self._by_hash: dict[str, ApiKey] = {}
@@ -119,74 +131,100 @@ class UsageEnforcer:
     def needs_key(self, method: str, path: str) -> bool:
         return self._route(method, path)[0]
 
-    def _key(self, value: str) -> ApiKey | None:
+    def _reload(self, now: float) -> None:
+        self._by_hash = self.keys.by_hash()
+        self._by_value = {}
+        self._lanes = {}  # a disabled key or a changed plan counts from here
+        self._loaded_at = now
+
+    def _key(self, value: str, now: float) -> ApiKey | None:
         known = self._by_value.get(value)
-        if known is not None and self._clock() - self._loaded_at < KEY_RELOAD_SECONDS:
+        if known is not None:
             return known
         digest = hash_key(value)
-        age = self._clock() - self._loaded_at
         # A key just created works at once; a flood of made-up keys cannot turn into a
         # flood of reads.
+        age = now - self._loaded_at
         if age >= KEY_RELOAD_SECONDS or (
             digest not in self._by_hash and age >= UNKNOWN_KEY_RELOAD_SECONDS
         ):
-            self._by_hash = self.keys.by_hash()
-            self._by_value = {}
-            self._loaded_at = self._clock()
+            self._reload(now)
         key = self._by_hash.get(digest)
         if key is not None and len(self._by_value) < ROUTE_CACHE_SIZE:
             self._by_value[value] = key  # skips the hash next time, until the next reload
         return key
 
-    def _buckets_for(self, key: ApiKey, plan: Plan, route: str, now: float) -> list[TokenBucket]:
-        slot = (key.id, route)
-        buckets = self._buckets.get(slot)
-        if buckets is None:
-            # The plan's bucket is shared by every route of the key; a method throttle adds
-            # one of its own.
-            shared = self._buckets.setdefault((key.id, ""), [TokenBucket(plan.throttle, now)])
-            rule = self._method_rules[plan.name].get(route)
-            buckets = shared if rule is None else [shared[0], TokenBucket(rule, now)]
-            self._buckets[slot] = buckets
-        return buckets
+    def _lane(self, method: str, path: str, api_key: str | None,
+              now: float) -> _Lane | Refusal | None:
+        """The slow path of `check`: what a (method, path, key) gets, once per reload."""
+        needed, route = self._route(method, path)
+        if not needed:
+            return None
+        key = self._key(api_key, now) if api_key else None
+        if key is None:
+            return FORBIDDEN
+        plan = self._plans_by_name.get(key.plan)
+        if not key.enabled or plan is None:  # a key whose plan left the file: refused too
+            return _Lane(key.id, [], None, "", FORBIDDEN)
+        # The plan's bucket is shared by every route of the key; a method throttle adds
+        # one of its own.
+        shared = self._buckets.setdefault((key.id, ""), [TokenBucket(plan.throttle, now)])
+        rule = self._method_rules[plan.name].get(route)
+        buckets = shared if rule is None else [
+            shared[0], self._buckets.setdefault((key.id, route), [TokenBucket(rule, now)])[0]]
+        return _Lane(key.id, buckets, plan.quota, plan.name, None)
 
-    def _day(self) -> tuple[str, dict[str, str]]:
-        """Today (UTC) as text, and the start of each plan's quota period, once a day."""
-        today = self._now().date()
-        if today != self._today:
+    def _day(self, now: float) -> tuple[str, dict[str, str]]:
+        """Today (UTC) as text, and the start of each plan's quota period.
+
+        Worked out from the wall clock only when the monotonic clock says the day may
+        have changed, not on every request.
+        """
+        if now >= self._day_until:
+            wall = self._now()
+            today = wall.date()
             self._today_text = (today.isoformat(), {
                 plan.name: period_start(plan.quota, today).isoformat()
                 for plan in self.plans.plans if plan.quota is not None
             })
-            self._today = today
+            midnight = datetime.combine(today + timedelta(days=1), dt_time(), UTC)
+            self._day_until = now + max(0.0, (midnight - wall).total_seconds())
         return self._today_text
 
     def check(
         self, method: str, path: str, api_key: str | None
     ) -> tuple[Refusal | None, str | None]:
         """What to do with a request: a refusal or None, and the caller's key id."""
-        needed, route = self._route(method, path)
-        if not needed:
-            return None, None
-        key = self._key(api_key) if api_key else None
-        if key is None or not key.enabled:
-            return FORBIDDEN, key.id if key else None
-        plan = self._plans_by_name.get(key.plan)
-        if plan is None:
-            return FORBIDDEN, key.id  # a key whose plan left the file is not admitted
         now = self._clock()
+        slot = (method, path, api_key)
+        lane = self._lanes.get(slot)
+        if lane is not None and now - self._loaded_at >= KEY_RELOAD_SECONDS:
+            self._reload(now)  # a disabled key stops working within KEY_RELOAD_SECONDS
+            lane = None
+        if lane is None:
+            decided = self._lane(method, path, api_key, now)
+            if decided is None:
+                return None, None
+            if not isinstance(decided, _Lane):
+                return decided, None  # unknown keys are not remembered: they may appear
+            lane = decided
+            if len(self._lanes) < ROUTE_CACHE_SIZE:
+                self._lanes[slot] = lane
+        if lane.refusal is not None:
+            return lane.refusal, lane.key_id
         with self._lock:
-            buckets = self._buckets_for(key, plan, route, now)
-            for bucket in buckets:
+            for bucket in lane.buckets:
                 if not bucket.has_token(now):
-                    return THROTTLED, key.id
-            for bucket in buckets:
+                    return THROTTLED, lane.key_id
+            for bucket in lane.buckets:
                 bucket.take()
-        day, periods = self._day()
-        if plan.quota is not None and not self.ledger.take(key.id, plan.quota, periods[plan.name]):
-            return LIMIT_EXCEEDED, key.id
-        self.daily.count(key.id, day)
-        return None, key.id
+        day, periods = self._day(now)
+        if lane.quota is not None and not self.ledger.take(
+            lane.key_id, lane.quota, periods[lane.plan_name]
+        ):
+            return LIMIT_EXCEEDED, lane.key_id
+        self.daily.count(lane.key_id, day)
+        return None, lane.key_id
 
     def close(self) -> None:
         """Write what is only in memory: usage counts, and unspent quota goes back."""
