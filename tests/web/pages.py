@@ -100,6 +100,13 @@ def signed_up_and_confirmed(page: Page, smtp: SmtpServer, person: Person) -> Non
     confirm(page, smtp, person)
 
 
+def sign_up_to_signed_in(page: Page, smtp: SmtpServer, person: Person) -> None:
+    """Sign up, confirm with the mailed code, sign in, and see the signed-in view."""
+    signed_up_and_confirmed(page, smtp, person)
+    sign_in(page, person)
+    expect_signed_in(page, person)
+
+
 def totp_code(secret: str, step: int) -> str:
     """The code of one 30 s time step; the server takes the previous, current and next."""
     return pyotp.TOTP(secret, interval=TOTP_STEP).at(step * TOTP_STEP)

@@ -29,6 +29,7 @@ from tests.web.pages import (
     open_page,
     sign_in,
     sign_up,
+    sign_up_to_signed_in,
     status,
 )
 
@@ -46,10 +47,7 @@ class TestApiKeys:
         open_page(page, server)
         expect(field(page, "API key")).to_be_visible()
 
-        sign_up(page, person)  # /auth/* needs no key
-        confirm(page, smtp_server, person)
-        sign_in(page, person)
-        expect_signed_in(page, person)
+        sign_up_to_signed_in(page, smtp_server, person)  # /auth/* needs no key
 
         button(page, "Call /protected").click()
         expect(api_answer(page)).to_contain_text("GET /protected → 403")

@@ -23,6 +23,7 @@ from tests.web.pages import (
     open_page,
     sign_in,
     sign_up,
+    sign_up_to_signed_in,
     status,
     totp_code,
 )
@@ -116,10 +117,7 @@ class TestWholeFlow:
         server = web_server()
         person = Person.new()
         open_page(page, server)
-        sign_up(page, person)
-        confirm(page, smtp_server, person)
-        sign_in(page, person)
-        expect_signed_in(page, person)
+        sign_up_to_signed_in(page, smtp_server, person)
 
         open_page(page, server)
         expect(page.get_by_role("heading", name="Signed in")).to_be_visible()
@@ -143,10 +141,7 @@ class TestCookies:
         server = web_server()
         person = Person.new()
         open_page(page, server)
-        sign_up(page, person)
-        confirm(page, smtp_server, person)
-        sign_in(page, person)
-        expect_signed_in(page, person)
+        sign_up_to_signed_in(page, smtp_server, person)
 
         visible = {
             part.split("=", 1)[0].strip()
