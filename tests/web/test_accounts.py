@@ -20,13 +20,13 @@ from tests.support.smtp import SmtpServer
 from tests.web.pages import (
     Person,
     button,
-    confirm,
     expect_signed_in,
     field,
     mail_code,
     open_page,
     sign_in,
     sign_up,
+    signed_up_and_confirmed,
     status,
 )
 
@@ -40,8 +40,7 @@ class TestPasswordReset:
         server = web_server()
         person = Person.new("reset")
         open_page(page, server)
-        sign_up(page, person)
-        confirm(page, smtp_server, person)
+        signed_up_and_confirmed(page, smtp_server, person)
 
         button(page, "Send reset code").click()
         expect(page.get_by_role("form", name="Reset your password")).to_be_visible()
