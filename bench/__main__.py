@@ -9,6 +9,7 @@ from pathlib import Path
 BENCHES = [
     ["tokens.py"],
     ["throughput.py"],
+    ["dependency_cost.py"],
     ["cold_import.py"],
     ["cold_import.py", "--backend", "cognito"],
     ["hashing.py"],
