@@ -14,7 +14,7 @@ from app.auth.cookies import DuplicateCookieError, find_cookie
 from app.errors import AppError
 from app.services import Services
 from app.settings import get_settings
-from app.tokens.claims import TokenUse
+from app.tokens.claims import ID_TOKEN_ONLY
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +75,7 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     if token is None:
         return policy("Deny", method_arn, "anonymous", {})
     try:
-        id_only: tuple[TokenUse, ...] = ("id",)
-        user = services.identity.check_subject(services.verifier.subject(token, id_only))
+        user = services.identity.check_subject(services.verifier.subject(token, ID_TOKEN_ONLY))
     except AppError as exc:
         log.info("authorizer denied", extra={"check": type(exc).__name__})
         return policy("Deny", method_arn, "anonymous", {})

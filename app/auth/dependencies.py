@@ -24,7 +24,7 @@ from app.errors import NotAuthorizedError
 from app.identity.provider import Caller, IdentityProvider, UserRecord
 from app.services import Services
 from app.settings import Settings
-from app.tokens.claims import TokenUse
+from app.tokens.claims import ACCESS_TOKEN_ONLY, ANY_TOKEN_USE, ID_TOKEN_ONLY, TokenUse
 from app.tokens.errors import CLIENT_MESSAGE, TokenError
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ CookiePolicyDep = Annotated[CookiePolicy, Depends(get_cookie_policy)]
 class Credential(NamedTuple):
     token: str
     source: Literal["cookie", "bearer"]
+    uses: tuple[TokenUse, ...]  # the `token_use` values accepted from where it was found
 
 
 def _bearer(request: Request) -> str | None:
@@ -102,17 +103,16 @@ def read_credential(
     """The token a request carries: the Bearer header first, else the cookie."""
     bearer = _bearer(request)
     if bearer is not None:
-        return Credential(bearer, "bearer")
+        return Credential(bearer, "bearer", ANY_TOKEN_USE)
     try:
-        token = read_cookie(request, ACCESS_COOKIE) if prefer_access else None
-        token = token or read_cookie(request, cookie_name)
+        access = read_cookie(request, ACCESS_COOKIE) if prefer_access else None
+        if access:
+            return Credential(access, "cookie", ACCESS_TOKEN_ONLY)
+        token = read_cookie(request, cookie_name)
     except DuplicateCookieError as exc:
         log.warning("refused a request carrying a cookie twice", extra={"cookie": str(exc)})
         raise NotAuthorizedError(CLIENT_MESSAGE) from None
-    return Credential(token, "cookie") if token else None
-
-
-ANY_TOKEN_USE: tuple[TokenUse, ...] = ("id", "access")
+    return Credential(token, "cookie", ID_TOKEN_ONLY) if token else None
 
 
 async def authenticate(
@@ -121,7 +121,7 @@ async def authenticate(
     """Verify a credential and check its user; CSRF on cookie-authenticated writes."""
     if credential is None:
         raise NotAuthorizedError(CLIENT_MESSAGE)
-    uses = ANY_TOKEN_USE
+    uses = credential.uses
     try:
         verifier = services.built_verifier or await services.ready_verifier()
         subject = verifier.cache.get(credential.token, uses)

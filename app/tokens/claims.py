@@ -10,6 +10,12 @@ from app.identity.provider import TokenSubject
 TokenUse = Literal["id", "access"]
 Claims = Mapping[str, Any]
 
+# What each place may carry (SPEC §5): the `token` cookie an ID token, the access cookie an
+# access token, a Bearer header either.
+ID_TOKEN_ONLY: tuple[TokenUse, ...] = ("id",)
+ACCESS_TOKEN_ONLY: tuple[TokenUse, ...] = ("access",)
+ANY_TOKEN_USE: tuple[TokenUse, ...] = ("id", "access")
+
 
 def cognito_issuers(region: str, user_pool_id: str) -> tuple[str, str]:
     """Both issuer forms a Cognito pool may put in `iss`."""

@@ -105,6 +105,27 @@ class TestSession:
         bearer = client.get("/protected", headers={"Authorization": f"Bearer {token}"})
         assert bearer.status_code == 401, "a signed-out ID token is refused at once"
 
+    def test_each_place_takes_its_own_kind_of_token(
+        self, backend: Backend, user_flow: AuthFlow
+    ) -> None:
+        """SPEC §5: the `token` cookie carries the ID token, the access cookie the access
+        token, and a Bearer header either."""
+        user_flow.signed_in_user()
+        client = backend.client
+        id_token, access_token = client.cookies.get("token"), client.cookies.get("access_token")
+        csrf = client.cookies.get("csrf_token")
+        client.cookies.clear()
+        for path in ("/protected", "/auth/current_user"):
+            swapped = client.get(path, headers={"Cookie": f"token={access_token}"})
+            assert swapped.status_code == 401, f"{path} took an access token as `token`"
+            for token in (id_token, access_token):
+                bearer = client.get(path, headers={"Authorization": f"Bearer {token}"})
+                assert bearer.status_code == 200, bearer.text
+        setup = client.post("/auth/mfa/totp/setup", headers={
+            "Cookie": f"access_token={id_token}; csrf_token={csrf}", "X-CSRF-Token": str(csrf),
+        })
+        assert setup.status_code == 401, "an ID token in the access cookie was taken"
+
     def test_no_token(self, backend: Backend) -> None:
         backend.client.cookies.clear()
         for path in ("/protected", "/auth/current_user"):
