@@ -329,15 +329,18 @@ class LocalIdentityProvider:
 
     def initiate_auth(self, username: str, password: str) -> AuthOutcome:
         now = self._clock()
-        self._lockout.check(username, now)
         row = self._find(None, username)
+        # Failures count against the account, whichever of its names is typed; an unknown
+        # name keeps a count of its own, so that it locks exactly like a real one.
+        lockout_key = row["sub"] if row else username
+        self._lockout.check(lockout_key, now)
         # Unknown users cost one hash too, and get the same answer as a wrong password.
         if not self._hashing.verify(row["password_hash"] if row else None, password):
-            self._lockout.record_failure(username, now)
+            self._lockout.record_failure(lockout_key, now)
             raise NotAuthorizedError()
         assert row is not None
         with self.store.write() as conn:
-            self._lockout.clear(conn, username)
+            self._lockout.clear(conn, lockout_key)
         if self._hashing.needs_rehash(row["password_hash"]):
             self._set_password(row["sub"], password, keep_status=True)
         if not row["enabled"]:
@@ -546,8 +549,9 @@ class LocalIdentityProvider:
         now = self._clock()
         code: str | None = None
         with self.store.write() as conn:
-            allowed = CodeSendLimit.allow(conn, username, "send_reset", now)
             row = self._find(conn, username)
+            # Per account, whether its username or email is typed (as the lockout).
+            allowed = CodeSendLimit.allow(conn, row["sub"] if row else username, "send_reset", now)
             usable = row is not None and row["enabled"] and row["status"] in (
                 CONFIRMED, RESET_REQUIRED, FORCE_CHANGE_PASSWORD
             )
@@ -585,7 +589,7 @@ class LocalIdentityProvider:
                 "UPDATE users SET password_hash = ?, status = ?, updated_at = ? WHERE sub = ?",
                 (password_hash, status, now, row["sub"]),
             )
-            self._lockout.clear(conn, row["username"], row["email"] or "")
+            self._lockout.clear(conn, row["sub"])
             self._revoke_sessions(conn, row["sub"], now)
         log.info("password reset", extra={"user_sub": row["sub"]})
 
@@ -593,8 +597,9 @@ class LocalIdentityProvider:
         row = self.store.read_one("SELECT * FROM users WHERE sub = ?", (caller.subject.sub,))
         if row is None:
             raise NotAuthorizedError()
+        self._lockout.check(row["sub"], self._clock())
         if not self._hashing.verify(row["password_hash"], old_password):
-            self._lockout.record_failure(row["username"], self._clock())
+            self._lockout.record_failure(row["sub"], self._clock())
             raise NotAuthorizedError("Incorrect username or password.")
         self._policy.check(new_password)
         self._set_password(row["sub"], new_password)

@@ -1,5 +1,7 @@
-"""The embedded pool's throttles, both keyed by the name that was typed (not by user), so
-an unknown name meets the same limits as a real one and answers give nothing away.
+"""The embedded pool's throttles. A name that belongs to an account is counted as that
+account (its `sub`), whether the username or the email was typed; a name that does not
+keeps a count of its own, so an unknown name meets the same limits as a real one and
+answers give nothing away.
 
 `SignInLockout`: from the sixth failed sign-in a lock of 1 s, doubling up to 15 minutes,
 as Cognito does; forgotten an hour after the last failure or at the next success.
@@ -65,10 +67,9 @@ class SignInLockout:
         log.info("sign-in failed", extra={"failures": failures, "locked_seconds": lock})
 
     @staticmethod
-    def clear(conn: sqlite3.Connection, *names: str) -> None:
-        """Forget the failures of `names`, inside the caller's transaction."""
-        conn.executemany("DELETE FROM sign_in_failures WHERE subject_key = ?",
-                         [(subject_key(name),) for name in names if name])
+    def clear(conn: sqlite3.Connection, name: str) -> None:
+        """Forget the failures of `name`, inside the caller's transaction."""
+        conn.execute("DELETE FROM sign_in_failures WHERE subject_key = ?", (subject_key(name),))
 
 
 class CodeSendLimit:

@@ -90,6 +90,15 @@ class TestSignUpCodes:
         pool.clock.advance(3601)
         pool.provider.resend_confirmation_code("chatty")
 
+    def test_reset_codes_are_limited_per_account_whichever_name_is_typed(
+        self, pool: Pool
+    ) -> None:
+        email = pool.confirmed("forgetful")
+        for name in ("forgetful", email, "FORGETFUL", email, "forgetful"):
+            pool.provider.forgot_password(name)
+        with pytest.raises(LimitExceededError):
+            pool.provider.forgot_password(email)
+
 
 class TestUsernamesAndAliases:
     def test_usernames_ignore_case(self, pool: Pool) -> None:
@@ -136,6 +145,28 @@ class TestLockout:
         # Success forgets the failures.
         with pytest.raises(NotAuthorizedError):
             pool.provider.initiate_auth("target", "Wrong-pass-1")
+
+    def test_every_name_of_an_account_shares_its_lock(self, pool: Pool) -> None:
+        email = pool.confirmed("named")
+        for name in ("named", email, "NAMED", email.upper(), "named"):
+            with pytest.raises(NotAuthorizedError):
+                pool.provider.initiate_auth(name, "Wrong-pass-1")
+        with pytest.raises(NotAuthorizedError):
+            pool.provider.initiate_auth(email, "Wrong-pass-1")  # the sixth: locked from now
+        for name in ("named", email):
+            with pytest.raises(TooManyFailedAttemptsError):
+                pool.provider.initiate_auth(name, PASSWORD)
+
+    def test_a_wrong_old_password_counts_and_the_lock_holds(self, pool: Pool) -> None:
+        pool.confirmed("changer")
+        caller = _verify(pool, pool.tokens("changer").id_token)
+        for _ in range(6):
+            with pytest.raises(NotAuthorizedError):
+                pool.provider.change_password(caller, "Wrong-pass-1", "New-Pass-word-9")
+        with pytest.raises(TooManyFailedAttemptsError):
+            pool.provider.change_password(caller, PASSWORD, "New-Pass-word-9")
+        with pytest.raises(TooManyFailedAttemptsError):
+            pool.provider.initiate_auth("changer", PASSWORD)
 
     def test_the_lock_is_capped_at_fifteen_minutes(self, pool: Pool) -> None:
         for _ in range(30):
