@@ -98,3 +98,18 @@ class TestUsersCommand:
         assert result.returncode == 1
         assert "No user named 'nobody'" in result.stderr
         assert "Traceback" not in result.stderr
+
+    def test_no_aws_credentials_is_an_error_that_says_what_to_do(
+        self, moto_pool: MotoPool, tmp_path: Path
+    ) -> None:
+        nowhere = str(tmp_path / "none")
+        result = run_app({
+            **moto_pool.env(), "AWS_SHARED_CREDENTIALS_FILE": nowhere,
+            "AWS_CONFIG_FILE": nowhere, "AWS_EC2_METADATA_DISABLED": "true",
+            # Empty counts as unset for botocore; run_app starts from this process's env.
+            "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "",
+        }, "users", "list")
+        assert result.returncode == 1
+        assert "no usable AWS credentials" in result.stderr
+        assert "AWS_PROFILE" in result.stderr
+        assert "Traceback" not in result.stderr

@@ -182,6 +182,13 @@ def clean_message(message: str) -> str | None:
     return text[:MAX_KEPT_MESSAGE]
 
 
+NO_CREDENTIALS_MESSAGE = (
+    "The identity service cannot be reached: this server has no usable AWS credentials. "
+    "Set AWS_PROFILE (and run 'aws sso login' if it uses SSO), or AWS_ACCESS_KEY_ID and "
+    "AWS_SECRET_ACCESS_KEY, or run it with a role."
+)
+
+
 def _incident(
     error: type[AppError], exc: Exception, operation: str | None, code: str | None
 ) -> AppError:
@@ -231,8 +238,12 @@ def translate(exc: Exception, overrides: Mapping[str, AppError] | None = None) -
     from botocore.exceptions import (
         ClientError,
         ConnectionError,
+        CredentialRetrievalError,
         HTTPClientError,
+        NoCredentialsError,
         ParamValidationError,
+        PartialCredentialsError,
+        TokenRetrievalError,
     )
 
     if isinstance(exc, ClientError):
@@ -249,6 +260,13 @@ def translate(exc: Exception, overrides: Mapping[str, AppError] | None = None) -
         # already, so the service is unreachable for now.
         log.warning("the identity service cannot be reached", extra={"reason": type(exc).__name__})
         return ServiceUnavailableError()
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError | CredentialRetrievalError
+                  | TokenRetrievalError):
+        # A deployment without credentials (or with an expired SSO login): no call can work
+        # until an operator fixes it, and the message says how.
+        log.error("no usable AWS credentials for the admin calls",
+                  extra={"reason": type(exc).__name__})
+        return ServiceUnavailableError(NO_CREDENTIALS_MESSAGE, retry_after=60)
     if isinstance(exc, ParamValidationError):
         # botocore's text quotes the request; the schemas should have caught this first.
         return InvalidParameterError()
