@@ -36,7 +36,7 @@ def flow_key(settings: Settings, services: Services) -> bytes:
         identity = services.identity
         assert isinstance(identity, LocalIdentityProvider)
         return derive_flow_key(identity.keys.secret)
-    if settings.federated_providers:
+    if settings.cognito_domain:
         log.warning(
             "SESSION_SECRET is not set: federated sign-ins use a key of this process only, "
             "so a sign-in fails when its callback reaches another Lambda container or a "
@@ -69,6 +69,8 @@ def build_federation(settings: Settings, services: Services) -> FederatedSignIn:
         )
         return CognitoFederation(
             hosted_ui, settings.federated_providers,
+            accept_any_name=bool(settings.cognito_domain)
+            and not settings.cognito_identity_providers,
             verify_id_token=lambda token: services.verifier.verify(token, ID_TOKEN_ONLY),
             record_sign_in=identity.record_sign_in,
         )

@@ -126,7 +126,7 @@ def authorize_federated(
     )] = None,
 ) -> RedirectResponse:
     """Start a sign-in with an identity provider (Google, Facebook, any OpenID Connect)."""
-    if provider not in settings.federated_providers or not federation.has_provider(provider):
+    if not federation.has_provider(provider):
         raise NotFoundError("No identity provider of that name is configured.")
     flow = sealer.start(provider, safe_redirect_path(redirect_to))
     request_values = AuthorizationRequest(

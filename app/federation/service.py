@@ -8,6 +8,7 @@ client; the app trades the code for the pool's own tokens and checks them as any
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Collection, Mapping
 from typing import Protocol
 
@@ -22,6 +23,10 @@ from app.tokens.errors import TokenError
 from app.tokens.oidc import check_at_hash, check_nonce
 
 log = logging.getLogger(__name__)
+
+# A user pool's identity provider name as Cognito spells them (Google, Facebook,
+# SignInWithApple, LoginWithAmazon, or an OIDC or SAML provider's chosen name).
+PROVIDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 
 
 class ExternalUserLinker(Protocol):
@@ -71,6 +76,8 @@ class CognitoFederation:
     Args:
         hosted_ui: the pool's domain.
         providers: the names the pool's app client offers (COGNITO_IDENTITY_PROVIDERS).
+        accept_any_name: with no list, any well-formed name goes on to the managed login,
+            which itself refuses a provider the pool does not have.
         verify_id_token: the app's Cognito verifier for ID tokens (same issuer, client and
             keys as every other Cognito token the app accepts).
         record_sign_in: tells the backend a session started, so an earlier sign-out made by
@@ -79,22 +86,26 @@ class CognitoFederation:
 
     def __init__(
         self, hosted_ui: CognitoHostedUi, providers: Collection[str], *,
+        accept_any_name: bool = False,
         verify_id_token: Callable[[str], Claims],
         record_sign_in: Callable[[TokenSet], object],
     ) -> None:
         self._hosted_ui = hosted_ui
         self._providers = frozenset(providers)
+        self._accept_any_name = accept_any_name
         self._verify_id_token = verify_id_token
         self._record_sign_in = record_sign_in
 
     def has_provider(self, provider: str) -> bool:
+        if self._accept_any_name:
+            return PROVIDER_NAME.fullmatch(provider) is not None
         return provider in self._providers
 
     def authorization_url(self, provider: str, request: AuthorizationRequest) -> str:
         return self._hosted_ui.authorization_url(provider, request)
 
     def complete(self, flow: FlowState, *, code: str, redirect_uri: str) -> TokenSet:
-        if flow.provider not in self._providers:
+        if not self.has_provider(flow.provider):
             raise _unknown(flow.provider)
         answer = self._hosted_ui.exchange(
             code=code, redirect_uri=redirect_uri, code_verifier=flow.code_verifier

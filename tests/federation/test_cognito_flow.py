@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -77,6 +78,27 @@ class TestCognitoFederation:
 
     def test_a_provider_the_pool_does_not_offer(self, cognito_client: TestClient) -> None:
         response = cognito_client.get("/auth/oauth/Facebook/authorize", follow_redirects=False)
+        assert (response.status_code, response.json()["error"]) == (404, "NotFound")
+
+    def test_without_a_list_any_well_formed_name_goes_to_the_managed_login(
+        self, make_cognito_client: Callable[..., TestClient], moto_pool: MotoPool,
+        domain: CognitoDomain,
+    ) -> None:
+        client = make_cognito_client(moto_pool, cognito_domain=domain.url)
+        for provider in ("Google", "SignInWithApple", "my-oidc.provider"):
+            response = client.get(f"/auth/oauth/{provider}/authorize", follow_redirects=False)
+            assert response.status_code == 302, response.text
+            location = httpx.URL(response.headers["location"])
+            assert location.params["identity_provider"] == provider
+        for malformed in ("two%20words", "_hidden", "x" * 33):
+            response = client.get(f"/auth/oauth/{malformed}/authorize", follow_redirects=False)
+            assert (response.status_code, response.json()["error"]) == (404, "NotFound")
+
+    def test_without_a_domain_there_is_no_provider(
+        self, make_cognito_client: Callable[..., TestClient], moto_pool: MotoPool
+    ) -> None:
+        client = make_cognito_client(moto_pool)
+        response = client.get("/auth/oauth/Google/authorize", follow_redirects=False)
         assert (response.status_code, response.json()["error"]) == (404, "NotFound")
 
     def test_sign_in(
