@@ -81,6 +81,11 @@ _REFUSAL_REF = {"$ref": "#/components/schemas/UsagePlanRefusal"}
 
 API_KEY_SCHEME = {"type": "apiKey", "in": "header", "name": "x-api-key",
                   "description": "An API key of a usage plan (USAGE_PLANS=local or gateway)."}
+# With usage plans off the scheme is still declared (a client learns the deployed API's
+# header from it), but no operation asks for it.
+API_KEY_SCHEME_UNUSED = {**API_KEY_SCHEME, "description": (
+    "An API key of a usage plan. Not asked for by this server (USAGE_PLANS=off); a "
+    "deployment behind API Gateway, or with USAGE_PLANS=local, asks for it.")}
 
 
 def _add_response(operation: dict[str, Any], status: int, reason: str,
@@ -135,8 +140,8 @@ def install_openapi(
             schemes["TokenCookie"] = {**_scheme(token_cookie_scheme), "name": cookie_name}
             schemes["BearerToken"] = _scheme(bearer_scheme)
             plans_file = plans()
+            schemes["ApiKey"] = API_KEY_SCHEME if plans_file else API_KEY_SCHEME_UNUSED
             if plans_file is not None:
-                schemes["ApiKey"] = API_KEY_SCHEME
                 components["schemas"]["UsagePlanRefusal"] = USAGE_REFUSAL_SCHEMA
             _document_middleware(schema, plans_file)
             app.openapi_schema = schema
