@@ -105,17 +105,18 @@ class Settings(BaseSettings):
             text = value.strip()
             if text.startswith("["):
                 return json.loads(text)
-            return [part.strip().rstrip("/") for part in text.split(",") if part.strip()]
+            return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
     @field_validator("cors_allow_origins")
     @classmethod
-    def _no_wildcard(cls, value: list[str]) -> list[str]:
+    def _exact_origins(cls, value: list[str]) -> list[str]:
         # Browsers refuse "*" with credentials, and echoing any origin instead would hand
         # every site on the web a signed-in session.
         if "*" in value:
             raise ValueError("'*' cannot be used with cookies; list the exact origins")
-        return value
+        # An Origin header never ends with "/": "https://app.example/" would match nothing.
+        return [origin.strip().rstrip("/") for origin in value]
 
     @field_validator("session_secret")
     @classmethod

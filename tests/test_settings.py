@@ -16,7 +16,7 @@ def test_defaults_need_no_aws() -> None:
 
 
 @pytest.mark.parametrize("value", [
-    "https://a.example, https://b.example/", '["https://a.example", "https://b.example"]'])
+    "https://a.example, https://b.example/", '["https://a.example", "https://b.example/"]'])
 def test_cors_origins_as_a_list_or_json(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("CORS_ALLOW_ORIGINS", value)
     assert load_settings().cors_allow_origins == ["https://a.example", "https://b.example"]
