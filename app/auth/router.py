@@ -100,6 +100,7 @@ def resend_code(body: schemas.UsernameRequest, identity: IdentityDep) -> schemas
 @router.post(
     "/signin", name="auth:sign_in",
     response_model=schemas.SignInResponse | schemas.ChallengeResponse,
+    response_model_exclude_none=True,  # a challenge without a delivery has no such field
     openapi_extra=error_responses(401, 403, 429, 503),
 )
 def sign_in(
@@ -119,6 +120,7 @@ def sign_in(
 @router.post(
     "/signin/challenge", name="auth:respond_to_challenge",
     response_model=schemas.SignInResponse | schemas.ChallengeResponse,
+    response_model_exclude_none=True,  # a challenge without a delivery has no such field
     openapi_extra=error_responses(400, 401, 429),
 )
 def respond_to_challenge(
