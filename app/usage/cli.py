@@ -102,7 +102,7 @@ def import_csv(store: KeyStore, plans: PlansFile, path: Path) -> list[dict[str, 
             enabled = row.get("enabled", "true").lower() not in ("false", "0", "no")
             key, _ = store.create(name, plan_ids[0], value=value,
                                   description=row.get("description", ""), enabled=enabled)
-            outcome |= {"result": "imported", "id": key.id, "plan": key.plan}
+            outcome |= {"result": "imported", **key.public()}  # the key's record, as `list`
         except AppError as exc:
             outcome |= {"result": "skipped", "reason": exc.message}
         outcomes.append(outcome)

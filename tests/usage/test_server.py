@@ -119,6 +119,9 @@ def test_cli_changes_reach_a_running_server(
     imported = keys_cli(server, "import", str(csv_file))
     outcomes = json.loads(imported.stdout)
     assert [o["result"] for o in outcomes] == ["imported", "skipped"]
+    assert {"id", "name", "plan", "enabled", "prefix"} <= set(outcomes[0])  # a key's record
+    assert outcomes[0]["enabled"] is True
+    assert "abcdefghijklmnopqrstuvwxyz0123" not in imported.stdout, "a value is shown once"
     assert imported.returncode == 1  # a skipped row is reported in the exit status
 
     listed = json.loads(keys_cli(server, "list").stdout)
