@@ -328,7 +328,7 @@ class TestSecretHash:
 
         challenge = with_secret.sign_in()
         assert challenge.json() == {
-            "challenge": "SOFTWARE_TOKEN_MFA", "session": SESSION, "delivery": None}
+            "challenge": "SOFTWARE_TOKEN_MFA", "session": SESSION}
         answered = with_secret.client.post("/auth/signin/challenge", json={
             "username": "alice", "session": SESSION, "challenge": "SOFTWARE_TOKEN_MFA",
             "code": "123456"})
