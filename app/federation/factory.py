@@ -10,14 +10,12 @@ from app.federation.flow import FlowSealer, derive_flow_key
 from app.federation.provider import FederatedSignIn
 from app.federation.service import CognitoFederation, LocalFederation
 from app.settings import Settings
-from app.tokens.claims import TokenUse
+from app.tokens.claims import ID_TOKEN_ONLY
 
 if TYPE_CHECKING:
     from app.services import Services
 
 log = logging.getLogger(__name__)
-
-ID_TOKEN_ONLY: tuple[TokenUse, ...] = ("id",)
 
 
 def flow_key(settings: Settings, services: Services) -> bytes:
