@@ -28,7 +28,6 @@ from app.identity.cognito_shapes import (
     attribute_map,
     code_delivery,
     cognito_attributes,
-    decoy_delivery,
     groups_of,
     secret_hash,
     token_set,
@@ -48,6 +47,7 @@ from app.identity.provider import (
     UserAttributes,
     UserRecord,
     VerifiableAttribute,
+    decoy_delivery,
 )
 from app.identity.user_checks import SignOutLedger, UserCheckCache
 from app.tokens.errors import TokenRevokedError

@@ -110,19 +110,6 @@ def code_delivery(
     )
 
 
-def decoy_delivery(name: str, key: bytes) -> CodeDelivery:
-    """A plausible, stable masked email for a user who does not exist.
-
-    Cognito answers unknown users this way when the app client prevents user-existence
-    errors; this covers clients that do not, so the answer never tells who has an account.
-    """
-    digest = hmac.new(key, name.strip().casefold().encode(), hashlib.sha256).digest()
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    return CodeDelivery(
-        "EMAIL", f"{letters[digest[0] % 26]}***@{letters[digest[1] % 26]}***", "email"
-    )
-
-
 def unverified_claims(token: str) -> Mapping[str, Any]:
     """The payload of a JWT Cognito just handed over, without checking it.
 

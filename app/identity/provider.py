@@ -9,6 +9,8 @@ only the errors of `app.errors`, so nothing outside `identity/` knows which one 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple, Protocol
@@ -261,9 +263,29 @@ class IdentityProvider(Protocol):
 
 
 def mask_email(email: str) -> str:
-    """`user@example.com` -> `u***@e***`, as Cognito shows a delivery destination."""
-    local, _, domain = email.partition("@")
-    return f"{local[:1]}***@{domain[:1]}***"
+    """`user@example.com` -> `u***@e***`, as Cognito shows a delivery destination.
+
+    Lower case: emails compare without case, so the mask must not show how one was typed.
+    """
+    local, _, domain = email.strip().partition("@")
+    return f"{local[:1].lower()}***@{domain[:1].lower()}***"
+
+
+def decoy_delivery(name: str, key: bytes) -> CodeDelivery:
+    """A plausible, stable destination for a user who does not exist.
+
+    Cognito with user-existence errors prevented answers unknown users this way, so the
+    answer cannot tell who has an account. A typed email is masked just as the account's
+    own email would be; any other name gets letters drawn from an HMAC of it, the same
+    each time it is asked about.
+    """
+    if "@" in name:
+        return CodeDelivery("EMAIL", mask_email(name), "email")
+    digest = hmac.new(key, name.strip().casefold().encode(), hashlib.sha256).digest()
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return CodeDelivery(
+        "EMAIL", f"{letters[digest[0] % 26]}***@{letters[digest[1] % 26]}***", "email"
+    )
 
 
 def mask_phone(phone: str) -> str:

@@ -432,6 +432,10 @@ class TestAccount:
         assert (delivery.medium, delivery.attribute) == ("EMAIL", "email")
         assert DECOY.match(delivery.destination)
 
+    def test_an_unknown_email_is_masked_as_a_real_one_would_be(self, stubbed: Stubbed) -> None:
+        stubbed.error("forgot_password", "UserNotFoundException", "Username/client id not found")
+        assert stubbed.provider.forgot_password("Zed@Gmail.com").destination == "z***@g***"
+
     def test_forgot_password_limit(self, stubbed: Stubbed) -> None:
         stubbed.error("forgot_password", "LimitExceededException", "Attempt limit exceeded")
         with pytest.raises(LimitExceededError) as raised:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from app.identity.local.mailer import Mailer, Message
-from app.identity.local.throttles import subject_key
-from app.identity.provider import CodeDelivery, mask_email, mask_phone
+from app.identity.provider import CodeDelivery, decoy_delivery, mask_email, mask_phone
 
 if TYPE_CHECKING:
     import sqlite3
@@ -51,13 +48,5 @@ class CodeMessages:
         return CodeDelivery("EMAIL", mask_email(to), "email")
 
     def decoy(self, name: str) -> CodeDelivery:
-        """A plausible, stable destination for a user who does not exist.
-
-        Cognito with user-existence errors prevented answers unknown users this way, so the
-        answer cannot be used to learn who has an account.
-        """
-        digest = hmac.new(self._secret(), subject_key(name).encode(), hashlib.sha256).digest()
-        letters = "abcdefghijklmnopqrstuvwxyz"
-        return CodeDelivery(
-            "EMAIL", f"{letters[digest[0] % 26]}***@{letters[digest[1] % 26]}***", "email"
-        )
+        """`decoy_delivery` keyed by the pool's secret."""
+        return decoy_delivery(name, self._secret())

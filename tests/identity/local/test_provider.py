@@ -99,6 +99,15 @@ class TestSignUpCodes:
         with pytest.raises(LimitExceededError):
             pool.provider.forgot_password(email)
 
+    def test_a_typed_email_gets_the_same_mask_whether_or_not_it_has_an_account(
+        self, pool: Pool
+    ) -> None:
+        pool.confirmed("masked", "masked.user@example.com")
+        known = pool.provider.forgot_password("MASKED.USER@EXAMPLE.COM")
+        unknown = pool.provider.forgot_password("Nobody.Here@Elsewhere.example")
+        assert (known.destination, unknown.destination) == ("m***@e***", "n***@e***")
+        assert known == pool.provider.forgot_password("masked.user@example.com")
+
 
 class TestUsernamesAndAliases:
     def test_usernames_ignore_case(self, pool: Pool) -> None:
