@@ -39,13 +39,20 @@ class CodeMessages:
             to = str(user["phone_number"])
             body = f"Your {self._app_name} code is {code}."
             self._mailer.send(Message("sms", to, f"{self._app_name} code", body, code))
-            return CodeDelivery("SMS", mask_phone(to), "phone_number")
-        to = str(user["email"])
-        subject, template = _SUBJECTS.get(purpose, _DEFAULT)
-        body = (f"{template.format(code=code)}\n\nIt was requested for {user['username']} on "
-                f"{self._app_name}. If you did not ask for it, ignore this message.")
-        self._mailer.send(Message("email", to, subject, body, code))
-        return CodeDelivery("EMAIL", mask_email(to), "email")
+        else:
+            to = str(user["email"])
+            subject, template = _SUBJECTS.get(purpose, _DEFAULT)
+            body = (f"{template.format(code=code)}\n\nIt was requested for {user['username']} "
+                    f"on {self._app_name}. If you did not ask for it, ignore this message.")
+            self._mailer.send(Message("email", to, subject, body, code))
+        return self.delivery(user, attribute)
+
+    @staticmethod
+    def delivery(user: sqlite3.Row | Mapping[str, object], attribute: str) -> CodeDelivery:
+        """Where a code for `attribute` goes, as Cognito shows it (masked)."""
+        if attribute == "phone_number":
+            return CodeDelivery("SMS", mask_phone(str(user["phone_number"])), "phone_number")
+        return CodeDelivery("EMAIL", mask_email(str(user["email"])), "email")
 
     def decoy(self, name: str) -> CodeDelivery:
         """`decoy_delivery` keyed by the pool's secret."""

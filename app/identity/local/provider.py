@@ -59,7 +59,6 @@ from app.identity.provider import (
     UserAttributes,
     UserRecord,
     VerifiableAttribute,
-    mask_email,
 )
 from app.tokens.errors import TokenRevokedError
 
@@ -83,6 +82,12 @@ _SIGNED_IN_STATES = (CONFIRMED, EXTERNAL_PROVIDER)
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _mfa_key(sub: str) -> str:
+    # Wrong MFA codes lock on a count of their own: a right password clears the sign-in
+    # count, and whoever knows the password could otherwise guess codes without end.
+    return f"{sub}/mfa"
 
 
 def _record(row: sqlite3.Row) -> UserRecord:
@@ -322,7 +327,7 @@ class LocalIdentityProvider:
             return self._messages.decoy(username)
         if code is None:
             # Already confirmed: nothing to send, and the answer looks the same.
-            return CodeDelivery("EMAIL", mask_email(row["email"]), "email")
+            return self._messages.delivery(row, "email")
         return self._messages.send(row, "email", code, "signup")
 
     # ------------------------------------------------------------------ sign-in
@@ -333,10 +338,10 @@ class LocalIdentityProvider:
         # Failures count against the account, whichever of its names is typed; an unknown
         # name keeps a count of its own, so that it locks exactly like a real one.
         lockout_key = row["sub"] if row else username
-        self._lockout.check(lockout_key, now)
+        failures = self._lockout.attempt(lockout_key, now)
         # Unknown users cost one hash too, and get the same answer as a wrong password.
         if not self._hashing.verify(row["password_hash"] if row else None, password):
-            self._lockout.record_failure(lockout_key, now)
+            log.info("sign-in failed", extra={"failures": failures})
             raise NotAuthorizedError()
         assert row is not None
         with self.store.write() as conn:
@@ -371,10 +376,18 @@ class LocalIdentityProvider:
                 "VALUES (?, ?, ?, ?)",
                 (_sha256(session), row["sub"], name, now + CHALLENGE_TTL_SECONDS),
             )
-            if name == "SMS_MFA":
+            # Texts are limited per account: past the hour's allowance the challenge looks
+            # the same, but no text goes out and the last code sent stays valid.
+            code = None
+            if name == "SMS_MFA" and CodeSendLimit.allow(conn, row["sub"], "send_sms_mfa", now):
                 code = self.codes.issue(conn, row["sub"], "sms_mfa", now)
         if name == "SMS_MFA":
-            delivery = self._messages.send(row, "phone_number", code, "sms_mfa")
+            if code is None:
+                log.warning("SMS MFA code not sent: the hour's allowance is spent",
+                            extra={"user_sub": row["sub"]})
+                delivery = self._messages.delivery(row, "phone_number")
+            else:
+                delivery = self._messages.send(row, "phone_number", code, "sms_mfa")
         return Challenge(name=name, session=session, username=row["username"], delivery=delivery)
 
     def _start_session(self, row: sqlite3.Row) -> TokenSet:
@@ -423,6 +436,7 @@ class LocalIdentityProvider:
             self._set_password(row["sub"], new_password)
         else:
             code = responses.get("code") or ""
+            self._lockout.attempt(_mfa_key(row["sub"]), now)
             with self.store.write() as conn:
                 if challenge == "SOFTWARE_TOKEN_MFA":
                     deferred.error = self._check_totp(conn, row, code, now)
@@ -432,6 +446,7 @@ class LocalIdentityProvider:
                     )
                     if deferred.error is None:
                         self.codes.consume(conn, row["sub"], "sms_mfa")
+                        self._lockout.clear(conn, _mfa_key(row["sub"]))
                 if deferred.error is not None:
                     self._count_challenge_failure(conn, session)
             if deferred.error is not None:
@@ -597,10 +612,12 @@ class LocalIdentityProvider:
         row = self.store.read_one("SELECT * FROM users WHERE sub = ?", (caller.subject.sub,))
         if row is None:
             raise NotAuthorizedError()
-        self._lockout.check(row["sub"], self._clock())
+        failures = self._lockout.attempt(row["sub"], self._clock())
         if not self._hashing.verify(row["password_hash"], old_password):
-            self._lockout.record_failure(row["sub"], self._clock())
+            log.info("password change refused", extra={"failures": failures})
             raise NotAuthorizedError("Incorrect username or password.")
+        with self.store.write() as conn:
+            self._lockout.clear(conn, row["sub"])
         self._policy.check(new_password)
         self._set_password(row["sub"], new_password)
         with self._write_affecting_sessions() as conn:
@@ -652,6 +669,16 @@ class LocalIdentityProvider:
         sent: list[tuple[str, str]] = []
         with self._write_affecting_sessions() as conn:
             row = self._by_sub(conn, caller.subject.sub)
+            changed = [
+                attribute for attribute, value in (
+                    ("email", attributes.email), ("phone_number", attributes.phone_number))
+                if value is not None and value != row[attribute]
+            ]
+            # Each change sends a code: the same hourly allowance as verify_attribute, so
+            # changes cannot flood an inbox or buy fresh guesses at a code.
+            for attribute in changed:
+                if not CodeSendLimit.allow(conn, row["username"], f"verify_{attribute}", now):
+                    raise LimitExceededError(retry_after=3600)
             if attributes.email is not None and attributes.email != row["email"]:
                 # Unverified until confirmed, and so no sign-in alias meanwhile.
                 conn.execute(
@@ -691,6 +718,7 @@ class LocalIdentityProvider:
         if step is None:
             return CodeMismatchError()
         conn.execute("UPDATE users SET totp_last_step = ? WHERE sub = ?", (step, row["sub"]))
+        self._lockout.clear(conn, _mfa_key(row["sub"]))
         return None
 
     def associate_software_token(self, caller: Caller) -> str:
@@ -710,6 +738,7 @@ class LocalIdentityProvider:
 
     def verify_software_token(self, caller: Caller, code: str) -> None:
         now = self._clock()
+        self._lockout.attempt(_mfa_key(caller.subject.sub), now)
         with self._write_affecting_sessions() as conn:
             row = self._by_sub(conn, caller.subject.sub)
             if not row["totp_secret"]:
@@ -725,6 +754,7 @@ class LocalIdentityProvider:
 
     def disable_software_token(self, caller: Caller, code: str) -> None:
         now = self._clock()
+        self._lockout.attempt(_mfa_key(caller.subject.sub), now)
         with self._write_affecting_sessions() as conn:
             row = self._by_sub(conn, caller.subject.sub)
             if not row["totp_enabled"]:

@@ -4,7 +4,8 @@ keeps a count of its own, so an unknown name meets the same limits as a real one
 answers give nothing away.
 
 `SignInLockout`: from the sixth failed sign-in a lock of 1 s, doubling up to 15 minutes,
-as Cognito does; forgotten an hour after the last failure or at the next success.
+as Cognito does; forgotten an hour after the last failure or at the next success. MFA
+codes have a count of their own per account (a right password must not reset it).
 `CodeSendLimit`: at most five codes of each kind an hour (Cognito's LimitExceeded).
 """
 
@@ -34,26 +35,28 @@ class SignInLockout:
     def __init__(self, store: SqliteStore) -> None:
         self._store = store
 
-    def check(self, name: str, now: float) -> None:
-        """Raise `TooManyFailedAttemptsError` (with Retry-After) while `name` is locked."""
-        row = self._store.read_one(
-            "SELECT locked_until FROM sign_in_failures WHERE subject_key = ?",
-            (subject_key(name),),
-        )
-        wait = max(0.0, row["locked_until"] - now) if row else 0.0
-        if wait > 0:
-            raise TooManyFailedAttemptsError(
-                "Too many failed sign-in attempts. Wait before trying again.",
-                retry_after=math.ceil(wait),
-            )
+    def attempt(self, name: str, now: float) -> int:
+        """Count an attempt for `name` as failed before it is checked; the count so far.
 
-    def record_failure(self, name: str, now: float) -> None:
+        The lock is checked and the attempt counted in one transaction, so concurrent
+        guesses cannot all pass a check made before any of them had failed; a success takes
+        the count back with `clear`.
+
+        Raises:
+            TooManyFailedAttemptsError: `name` is locked (with Retry-After).
+        """
         subject = subject_key(name)
         with self._store.write() as conn:
             row = conn.execute(
-                "SELECT failures, last_failure_at FROM sign_in_failures WHERE subject_key = ?",
+                "SELECT failures, locked_until, last_failure_at FROM sign_in_failures "
+                "WHERE subject_key = ?",
                 (subject,),
             ).fetchone()
+            if row is not None and row["locked_until"] > now:
+                raise TooManyFailedAttemptsError(
+                    "Too many failed attempts. Wait before trying again.",
+                    retry_after=math.ceil(row["locked_until"] - now),
+                )
             failures = 1
             if row is not None and now - row["last_failure_at"] < LOCKOUT_FORGET_SECONDS:
                 failures = row["failures"] + 1
@@ -64,7 +67,7 @@ class SignInLockout:
                 "INSERT OR REPLACE INTO sign_in_failures VALUES (?, ?, ?, ?)",
                 (subject, failures, now + lock, now),
             )
-        log.info("sign-in failed", extra={"failures": failures, "locked_seconds": lock})
+        return failures
 
     @staticmethod
     def clear(conn: sqlite3.Connection, name: str) -> None:

@@ -10,7 +10,10 @@ import pytest
 from app.identity.local.mailer import Message
 from app.identity.local.passwords import PasswordHashing
 from app.identity.local.provider import LocalIdentityProvider
-from app.identity.provider import Challenge, TokenSet, UserAttributes
+from app.identity.provider import Caller, Challenge, TokenSet, UserAttributes
+from app.tokens.claims import subject_of
+from app.tokens.jwks import JwksCache
+from app.tokens.verifier import TokenVerifier
 from tests.support.users import PASSWORD
 
 
@@ -61,6 +64,14 @@ class Pool:
         outcome = self.provider.initiate_auth(username, password)
         assert isinstance(outcome, Challenge), outcome
         return outcome
+
+    def caller(self, token: str) -> Caller:
+        """The caller a route would see for `token`, verified against the pool's keys."""
+        verifier = TokenVerifier(
+            issuers=[self.provider.issuer], client_id=self.provider.client_id,
+            jwks=JwksCache(preload=self.provider.jwks), clock=self.clock,
+        )
+        return Caller(token, subject_of(verifier.verify(token, ("id", "access"))))
 
 
 @pytest.fixture
