@@ -319,11 +319,10 @@ class CognitoIdentityProvider:
                 **self._secret_hash(username),
             ),
             {
-                # The same answer as a wrong code: nothing says the user is unknown.
+                # The same answer as a wrong code: nothing says whether the user exists, or
+                # is confirmed already ("User cannot be confirmed. Current status is ...").
                 "UserNotFoundException": CodeMismatchError(),
-                "NotAuthorizedException": NotAuthorizedError(
-                    "User cannot be confirmed: it is confirmed already or cannot be."
-                ),
+                "NotAuthorizedException": CodeMismatchError(),
             },
         )
 

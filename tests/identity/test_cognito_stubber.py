@@ -256,6 +256,7 @@ class TestSignUpAndCodes:
         ("CodeMismatchException", "CodeMismatch"),
         ("ExpiredCodeException", "ExpiredCode"),
         ("UserNotFoundException", "CodeMismatch"),  # an unknown user looks like a wrong code
+        ("NotAuthorizedException", "CodeMismatch"),  # so does one confirmed already
     ])
     def test_confirm_code_errors(self, stubbed: Stubbed, code: str, error: str) -> None:
         stubbed.error("confirm_sign_up", code, "Invalid verification code provided")

@@ -30,6 +30,7 @@ class CodeCheck(enum.Enum):
     MISMATCH = "mismatch"
     EXPIRED = "expired"
     EXHAUSTED = "exhausted"
+    MISSING = "missing"  # no code of that purpose waits for the user
 
 
 class CodeBook:
@@ -65,7 +66,7 @@ class CodeBook:
             (user_sub, purpose),
         ).fetchone()
         if row is None:
-            return CodeCheck.MISMATCH
+            return CodeCheck.MISSING
         if row["attempts"] >= MAX_WRONG_TRIES:
             return CodeCheck.EXHAUSTED
         if hmac.compare_digest(row["code_hash"], self._digest(user_sub, purpose, code)):

@@ -42,7 +42,12 @@ from app.identity.local.messages import CodeMessages
 from app.identity.local.passwords import PasswordHashing, PasswordPolicy
 from app.identity.local.session_cache import SessionCheckCache
 from app.identity.local.store import open_pool_store
-from app.identity.local.throttles import CodeSendLimit, SignInLockout, subject_key
+from app.identity.local.throttles import (
+    CodeSendLimit,
+    SignInLockout,
+    StandInCodeTries,
+    subject_key,
+)
 from app.identity.local.totp import TotpCodes
 from app.identity.provider import (
     ID_TOKEN_TTL_SECONDS,
@@ -234,7 +239,7 @@ class LocalIdentityProvider:
 
     @staticmethod
     def _code_error(check: CodeCheck) -> AppError | None:
-        if check is CodeCheck.MISMATCH:
+        if check in (CodeCheck.MISMATCH, CodeCheck.MISSING):
             return CodeMismatchError()
         if check is CodeCheck.EXPIRED:
             return ExpiredCodeError()
@@ -243,6 +248,19 @@ class LocalIdentityProvider:
                 "Too many wrong codes. Ask for a new code, then try again.", retry_after=1
             )
         return None
+
+    def _check_code_for_name(
+        self, conn: sqlite3.Connection, sub: str | None, name: str, purpose: str, code: str,
+        now: float,
+    ) -> CodeCheck:
+        """A code typed by someone not signed in, for the user `sub` (None: no such user, or
+        one that no code of this purpose can be for). Where no code waits, the tries are
+        counted against the typed name, so every name answers alike down to the sixth."""
+        check = self.codes.check(conn, sub, purpose, code, now) if sub else CodeCheck.MISSING
+        if check is not CodeCheck.MISSING:
+            return check
+        exhausted = StandInCodeTries.wrong(conn, name, purpose, now)
+        return CodeCheck.EXHAUSTED if exhausted else CodeCheck.MISMATCH
 
     # ------------------------------------------------------------------ sign-up
 
@@ -289,23 +307,19 @@ class LocalIdentityProvider:
         try:
             with self.store.write() as conn:
                 row = self._find(conn, username, alias=False)
-                if row is None:
-                    # The same answer as a wrong code: nothing says the user is unknown.
-                    deferred.error = CodeMismatchError()
-                elif row["status"] != UNCONFIRMED:
-                    deferred.error = NotAuthorizedError(
-                        "User cannot be confirmed. Current status is " + row["status"]
+                # An unknown or already confirmed user answers as a wrong code would:
+                # nothing says who has an account, or in what state.
+                waiting = row["sub"] if row is not None and row["status"] == UNCONFIRMED else None
+                check = self._check_code_for_name(conn, waiting, username, "signup", code, now)
+                deferred.error = self._code_error(check)
+                if deferred.error is None:
+                    assert row is not None
+                    self.codes.consume(conn, row["sub"], "signup")
+                    conn.execute(
+                        "UPDATE users SET status = ?, email_verified = 1, updated_at = ? "
+                        "WHERE sub = ?",
+                        (CONFIRMED, now, row["sub"]),
                     )
-                else:
-                    check = self.codes.check(conn, row["sub"], "signup", code, now)
-                    deferred.error = self._code_error(check)
-                    if deferred.error is None:
-                        self.codes.consume(conn, row["sub"], "signup")
-                        conn.execute(
-                            "UPDATE users SET status = ?, email_verified = 1, updated_at = ? "
-                            "WHERE sub = ?",
-                            (CONFIRMED, now, row["sub"]),
-                        )
         except sqlite3.IntegrityError:
             # The partial unique index: another confirmed user verified this email first.
             raise AliasExistsError() from None
@@ -321,6 +335,8 @@ class LocalIdentityProvider:
             row = self._find(conn, username, alias=False)
             if allowed and row is not None and row["status"] == UNCONFIRMED:
                 code = self.codes.issue(conn, row["sub"], "signup", now)
+            elif allowed:  # a pretend code: its wrong tries start over, as a real one's
+                StandInCodeTries.forget(conn, username, "signup")
         if not allowed:
             raise LimitExceededError(retry_after=3600)
         if row is None:
@@ -572,6 +588,8 @@ class LocalIdentityProvider:
             )
             if allowed and row is not None and usable:
                 code = self.codes.issue(conn, row["sub"], "reset", now)
+            elif allowed:  # a pretend code: its wrong tries start over, as a real one's
+                StandInCodeTries.forget(conn, username, "reset")
         if not allowed:
             raise LimitExceededError(retry_after=3600)
         if row is None or code is None:
@@ -583,12 +601,9 @@ class LocalIdentityProvider:
         deferred = _Deferred()
         with self.store.write() as conn:
             row = self._find(conn, username)
-            if row is None:
-                deferred.error = CodeMismatchError()
-            else:
-                deferred.error = self._code_error(
-                    self.codes.check(conn, row["sub"], "reset", code, now)
-                )
+            deferred.error = self._code_error(self._check_code_for_name(
+                conn, row["sub"] if row else None, username, "reset", code, now
+            ))
         if deferred.error is not None:
             raise deferred.error
         assert row is not None

@@ -16,6 +16,7 @@ import math
 import sqlite3
 
 from app.errors import TooManyFailedAttemptsError
+from app.identity.local.codes import MAX_WRONG_TRIES
 from app.storage import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -93,3 +94,31 @@ class CodeSendLimit:
             (subject, action, now),
         )
         return True
+
+
+class StandInCodeTries:
+    """Wrong codes typed for a name that no code waits for (no such user, or one past that
+    step), counted as a real code's tries are: the sixth answers TooManyFailedAttempts, and
+    a code sent again (a decoy) starts the count over. Otherwise only real accounts would
+    ever answer 429, which would tell them apart."""
+
+    @staticmethod
+    def wrong(conn: sqlite3.Connection, name: str, purpose: str, now: float) -> bool:
+        """Count one wrong try, inside the caller's transaction; True once they are used up."""
+        subject, action = subject_key(name), f"wrong_{purpose}"
+        (tries,) = conn.execute(
+            "SELECT COUNT(*) FROM action_log WHERE subject_key = ? AND action = ? AND at > ?",
+            (subject, action, now - 3600),
+        ).fetchone()
+        if tries >= MAX_WRONG_TRIES:
+            return True
+        conn.execute(
+            "INSERT INTO action_log (subject_key, action, at) VALUES (?, ?, ?)",
+            (subject, action, now),
+        )
+        return False
+
+    @staticmethod
+    def forget(conn: sqlite3.Connection, name: str, purpose: str) -> None:
+        conn.execute("DELETE FROM action_log WHERE subject_key = ? AND action = ?",
+                     (subject_key(name), f"wrong_{purpose}"))

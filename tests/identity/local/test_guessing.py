@@ -4,6 +4,7 @@ costs to send. Each limit holds per account, across sessions and sign-ins."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pyotp
 import pytest
@@ -125,3 +126,38 @@ class TestSendingCodes:
                 caller, UserAttributes(email="victim@example.com"))
         assert pool.provider.admin_get_user("mover").email == "mover4@example.com"
         assert not any(message.to == "victim@example.com" for message in pool.mailbox.messages)
+
+
+class TestCodesTypedForAName:
+    """Unknown users, users past that step, and users with a code waiting answer alike."""
+
+    @staticmethod
+    def _answers(attempt: Callable[..., object], *args: str, tries: int = 6) -> list[str]:
+        answers = []
+        for _ in range(tries):
+            try:
+                attempt(*args)
+            except (CodeMismatchError, TooManyFailedAttemptsError) as exc:
+                answers.append(exc.code)
+        return answers
+
+    def test_confirming_sign_up(self, pool: Pool) -> None:
+        pool.sign_up("pending")
+        pool.confirmed("done")
+        expected = ["CodeMismatch"] * 5 + ["TooManyFailedAttempts"]
+        for name in ("pending", "done", "nobody"):
+            answers = self._answers(pool.provider.confirm_sign_up, name, "000000")
+            assert answers == expected, name
+            pool.provider.resend_confirmation_code(name)  # a new (or pretend) code: tries anew
+            again = self._answers(pool.provider.confirm_sign_up, name, "000000", tries=1)
+            assert again == ["CodeMismatch"], name
+
+    def test_confirming_a_password_reset(self, pool: Pool) -> None:
+        asked = pool.confirmed("asked")
+        pool.confirmed("never-asked")
+        pool.provider.forgot_password(asked)
+        expected = ["CodeMismatch"] * 5 + ["TooManyFailedAttempts"]
+        for name in (asked, "never-asked", "nobody@example.com"):
+            answers = self._answers(
+                pool.provider.confirm_forgot_password, name, "000000", "New-Pass-word-9")
+            assert answers == expected, name

@@ -57,7 +57,7 @@ class TestSignUpCodes:
         with pytest.raises(CodeMismatchError):
             pool.provider.confirm_sign_up("careful", "000000" if code != "000000" else "111111")
         pool.provider.confirm_sign_up("careful", code)
-        with pytest.raises(NotAuthorizedError):
+        with pytest.raises(CodeMismatchError):  # used up; and no word of the user's status
             pool.provider.confirm_sign_up("careful", code)
 
     def test_codes_are_stored_hashed(self, pool: Pool) -> None:
