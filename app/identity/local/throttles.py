@@ -76,24 +76,30 @@ class SignInLockout:
         conn.execute("DELETE FROM sign_in_failures WHERE subject_key = ?", (subject_key(name),))
 
 
+def _spend(conn: sqlite3.Connection, name: str, action: str, now: float, allowance: int) -> bool:
+    """Record one `action` for `name` unless `allowance` of them were recorded in the last
+    hour, inside the caller's transaction; whether it was recorded."""
+    subject = subject_key(name)
+    conn.execute("DELETE FROM action_log WHERE at < ?", (now - 3600,))
+    (done,) = conn.execute(
+        "SELECT COUNT(*) FROM action_log WHERE subject_key = ? AND action = ?",
+        (subject, action),
+    ).fetchone()
+    if done >= allowance:
+        return False
+    conn.execute(
+        "INSERT INTO action_log (subject_key, action, at) VALUES (?, ?, ?)",
+        (subject, action, now),
+    )
+    return True
+
+
 class CodeSendLimit:
     @staticmethod
     def allow(conn: sqlite3.Connection, name: str, action: str, now: float) -> bool:
         """Count one code sent for `name`, inside the caller's transaction; False once the
         hour's allowance is spent."""
-        subject = subject_key(name)
-        conn.execute("DELETE FROM action_log WHERE at < ?", (now - 3600,))
-        (sent,) = conn.execute(
-            "SELECT COUNT(*) FROM action_log WHERE subject_key = ? AND action = ?",
-            (subject, action),
-        ).fetchone()
-        if sent >= CODE_SENDS_PER_HOUR:
-            return False
-        conn.execute(
-            "INSERT INTO action_log (subject_key, action, at) VALUES (?, ?, ?)",
-            (subject, action, now),
-        )
-        return True
+        return _spend(conn, name, action, now, CODE_SENDS_PER_HOUR)
 
 
 class StandInCodeTries:
@@ -105,18 +111,7 @@ class StandInCodeTries:
     @staticmethod
     def wrong(conn: sqlite3.Connection, name: str, purpose: str, now: float) -> bool:
         """Count one wrong try, inside the caller's transaction; True once they are used up."""
-        subject, action = subject_key(name), f"wrong_{purpose}"
-        (tries,) = conn.execute(
-            "SELECT COUNT(*) FROM action_log WHERE subject_key = ? AND action = ? AND at > ?",
-            (subject, action, now - 3600),
-        ).fetchone()
-        if tries >= MAX_WRONG_TRIES:
-            return True
-        conn.execute(
-            "INSERT INTO action_log (subject_key, action, at) VALUES (?, ?, ?)",
-            (subject, action, now),
-        )
-        return False
+        return not _spend(conn, name, f"wrong_{purpose}", now, MAX_WRONG_TRIES)
 
     @staticmethod
     def forget(conn: sqlite3.Connection, name: str, purpose: str) -> None:
