@@ -155,3 +155,19 @@ class TestStagePrefix:
             for path in ("/", "/static/app.js", "/static/style.css", "/config"):
                 assert client.get(path).status_code == 200, path
             assert client.get("/config").json()["api_key_required"] is True
+
+
+def test_the_page_limits_what_it_may_load_and_the_docs_are_left_alone(
+    settings: Settings,
+) -> None:
+    with TestClient(create_app(settings), base_url="https://testserver") as client:
+        page, docs = client.get("/"), client.get("/docs")
+    policy = dict(
+        directive.strip().split(" ", 1) for directive in
+        page.headers["content-security-policy"].split(";")
+    )
+    assert policy["default-src"] == "'none'"
+    assert (policy["script-src"], policy["connect-src"]) == ("'self'", "'self'")
+    assert policy["frame-ancestors"] == "'none'"
+    # Swagger UI loads its script from a CDN and runs an inline one: no policy there.
+    assert "content-security-policy" not in docs.headers
