@@ -115,10 +115,10 @@ def read_credential(
     return Credential(token, "cookie", ID_TOKEN_ONLY) if token else None
 
 
-async def authenticate(
+async def verify_caller(
     request: Request, services: Services, credential: Credential | None
-) -> tuple[Caller, UserRecord]:
-    """Verify a credential and check its user; CSRF on cookie-authenticated writes."""
+) -> Caller:
+    """Verify a credential, and CSRF on cookie-authenticated writes; not its user yet."""
     if credential is None:
         raise NotAuthorizedError(CLIENT_MESSAGE)
     uses = credential.uses
@@ -127,17 +127,31 @@ async def authenticate(
         subject = verifier.cache.get(credential.token, uses)
         if subject is None:  # first sight: may parse keys or fetch the JWKS
             subject = await run_in_threadpool(verifier.subject, credential.token, uses)
-        if credential.source == "cookie" and request.method not in SAFE_METHODS:
-            require_csrf_token(request)
-        caller = Caller(token=credential.token, subject=subject)
+    except TokenError as exc:
+        raise _refused(exc) from None
+    if credential.source == "cookie" and request.method not in SAFE_METHODS:
+        require_csrf_token(request)
+    return Caller(token=credential.token, subject=subject)
+
+
+async def authenticate(
+    request: Request, services: Services, credential: Credential | None
+) -> tuple[Caller, UserRecord]:
+    """`verify_caller`, then check that the user still exists, is enabled and signed in."""
+    caller = await verify_caller(request, services, credential)
+    try:
         user = services.identity.cached_subject(caller.subject)
         if user is None:
             user = await run_in_threadpool(services.identity.check_subject, caller.subject)
     except TokenError as exc:
-        # One answer for every failed check; the log says which one failed.
-        log.info("token refused", extra={"check": type(exc).__name__, "detail": exc.message})
-        raise NotAuthorizedError(CLIENT_MESSAGE) from None
+        raise _refused(exc) from None
     return caller, user
+
+
+def _refused(exc: TokenError) -> NotAuthorizedError:
+    # One answer for every failed check; the log says which one failed.
+    log.info("token refused", extra={"check": type(exc).__name__, "detail": exc.message})
+    return NotAuthorizedError(CLIENT_MESSAGE)
 
 
 async def require_current_user(request: Request) -> UserRecord:

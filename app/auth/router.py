@@ -27,8 +27,8 @@ from app.auth.dependencies import (
     IdTokenCaller,
     ServicesDep,
     SettingsDep,
-    authenticate,
     read_credential,
+    verify_caller,
 )
 from app.auth.totp import qr_svg_data_uri, totp_uri
 from app.errors import AppError, CsrfFailedError, NotAuthorizedError
@@ -179,7 +179,9 @@ async def _sign_out(
     caller: Caller | None = None
     try:
         credential = read_credential(request, cookies.token_name, prefer_access=True)
-        caller = (await authenticate(request, services, credential))[0] if credential else None
+        # The token, not its user: a sign-out is recorded even when the user cannot be
+        # looked up just now, or is gone.
+        caller = await verify_caller(request, services, credential) if credential else None
     except CsrfFailedError:
         raise
     except AppError:

@@ -93,6 +93,13 @@ class _ClientSecret(TypedDict, total=False):
     ClientSecret: str
 
 
+# What Cognito answers when it sends no code to a name (no such user, confirmed already,
+# unverified, disabled): every one of them gets a decoy delivery, as an unknown user does.
+_NO_CODE_FOR_THEM = frozenset(
+    {"UserNotFoundException", "InvalidParameterException", "NotAuthorizedException"}
+)
+
+
 class CognitoIdentityProvider:
     """An Amazon Cognito user pool, with the semantics of `IdentityProvider`.
 
@@ -327,7 +334,8 @@ class CognitoIdentityProvider:
         )
 
     def resend_confirmation_code(self, username: str) -> CodeDelivery:
-        response = self._call_unless({"UserNotFoundException"}, lambda: (
+        # An unknown, confirmed ("User is already confirmed.") or disabled user gets a decoy.
+        response = self._call_unless(_NO_CODE_FOR_THEM, lambda: (
             self.idp_client.resend_confirmation_code(
                 ClientId=self.client_id, Username=username, **self._secret_hash(username)
             )
@@ -468,7 +476,7 @@ class CognitoIdentityProvider:
     def forgot_password(self, username: str) -> CodeDelivery:
         # An unknown, unverified or disabled user gets a decoy, as with the local pool.
         response = self._call_unless(
-            {"UserNotFoundException", "InvalidParameterException", "NotAuthorizedException"},
+            _NO_CODE_FOR_THEM,
             lambda: self.idp_client.forgot_password(
                 ClientId=self.client_id, Username=username, **self._secret_hash(username)
             ),
@@ -483,7 +491,11 @@ class CognitoIdentityProvider:
                 ClientId=self.client_id, Username=username, ConfirmationCode=code,
                 Password=password, **self._secret_hash(username),
             ),
-            {"UserNotFoundException": CodeMismatchError()},
+            # Whoever the name is (unknown, unconfirmed, disabled): the answer to a wrong code.
+            dict.fromkeys(
+                ("UserNotFoundException", "UserNotConfirmedException", "NotAuthorizedException"),
+                CodeMismatchError(),
+            ),
         )
         # Cognito keeps the user's sessions after a reset; the contract ends them. The
         # password is changed by now, so a failure here is logged, not answered.

@@ -141,6 +141,9 @@ COGNITO_ERRORS: Mapping[str, Translation] = {
     "UnsupportedOperationException": Translation(
         NotImplementedFeatureError, "The user pool does not support this operation."
     ),
+    "OperationNotEnabledException": Translation(
+        NotImplementedFeatureError, "The user pool does not have this operation enabled."
+    ),
     "FeatureUnavailableInTierException": Translation(
         NotImplementedFeatureError, "The user pool's feature plan does not include this."
     ),
@@ -162,22 +165,34 @@ COGNITO_ERRORS: Mapping[str, Translation] = {
     "SignatureDoesNotMatch": _MISCONFIGURED,
 }
 
-# Cognito reports a sign-in lockout as NotAuthorizedException; only the message tells.
+# Where only the message tells: a sign-in lockout comes as NotAuthorizedException, and an
+# app client without the password flow as InvalidParameterException (the deployment's
+# fault, not the caller's).
 MESSAGE_REFINEMENTS: Mapping[tuple[str, str], Translation] = {
     ("NotAuthorizedException", "Password attempts exceeded"): Translation(
         TooManyFailedAttemptsError,
         "Too many failed sign-in attempts. Wait before trying again.",
         retry_after=FAILED_ATTEMPTS_RETRY_AFTER,
     ),
+    ("InvalidParameterException", "USER_PASSWORD_AUTH flow not enabled for this client"):
+        _MISCONFIGURED,
 }
 
 _CLEAN_SPACE = re.compile(r"\s+")
+# What no client should read: ARNs, account ids, request ids (UUIDs) and log timestamps,
+# as a trigger's own error text can carry them.
+_INTERNALS = re.compile(
+    r"arn:aws|\b\d{12}\b|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}",
+    re.IGNORECASE,
+)
 
 
 def clean_message(message: str) -> str | None:
-    """Cognito's message made fit for a client, or None when it is not (markup, empty)."""
+    """Cognito's message made fit for a client, or None when it is not (markup, internals,
+    empty): the caller then answers with its own fixed text."""
     text = _CLEAN_SPACE.sub(" ", redact(message)).strip()
-    if not text or "<" in text:
+    if not text or "<" in text or _INTERNALS.search(text):
         return None
     return text[:MAX_KEPT_MESSAGE]
 
@@ -243,6 +258,8 @@ def translate(exc: Exception, overrides: Mapping[str, AppError] | None = None) -
         NoCredentialsError,
         ParamValidationError,
         PartialCredentialsError,
+        ProfileNotFound,
+        SSOError,
         TokenRetrievalError,
     )
 
@@ -261,7 +278,7 @@ def translate(exc: Exception, overrides: Mapping[str, AppError] | None = None) -
         log.warning("the identity service cannot be reached", extra={"reason": type(exc).__name__})
         return ServiceUnavailableError()
     if isinstance(exc, NoCredentialsError | PartialCredentialsError | CredentialRetrievalError
-                  | TokenRetrievalError):
+                  | TokenRetrievalError | SSOError | ProfileNotFound):
         # A deployment without credentials (or with an expired SSO login): no call can work
         # until an operator fixes it, and the message says how.
         log.error("no usable AWS credentials for the admin calls",

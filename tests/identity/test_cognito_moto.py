@@ -165,6 +165,29 @@ class TestOldTokensOverHttp:
         refused = client.get("/protected", headers=bearer)
         assert (refused.status_code, refused.json()["error"]) == (401, "NotAuthorized")
 
+    def test_a_sign_out_holds_while_the_user_cannot_be_looked_up(
+        self, moto_pool: MotoPool, make_cognito_client: Callable[..., TestClient],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        client = make_cognito_client(moto_pool, user_check_ttl_seconds=0)
+        flow = AuthFlow(client, lambda user: ANY_CODE)
+        flow.signed_in_user()
+        id_token = client.cookies.get("token")
+        provider = client.app.state.services.identity  # type: ignore[attr-defined]
+        assert isinstance(provider, CognitoIdentityProvider)
+
+        def throttled(**params: Any) -> Any:
+            raise provider.idp_client.exceptions.TooManyRequestsException(
+                {"Error": {"Code": "TooManyRequestsException", "Message": "Rate exceeded"}},
+                "AdminGetUser",
+            )
+
+        monkeypatch.setattr(provider.idp_client, "admin_get_user", throttled)
+        assert client.post("/auth/signout", headers=flow.csrf()).status_code == 200
+        # Refused at once, without a lookup (which would still be throttled: 429).
+        refused = client.get("/protected", headers={"Authorization": f"Bearer {id_token}"})
+        assert (refused.status_code, refused.json()["error"]) == (401, "NotAuthorized")
+
     def test_signing_straight_back_in_works(
         self, moto_pool: MotoPool, make_cognito_client: Callable[..., TestClient]
     ) -> None:

@@ -221,6 +221,48 @@ class TestUnexpectedErrors:
         assert (response.status_code, response.json()["error"]) == (500, "InternalError")
         assert_clean(response, CLIENT_ID)
 
+    @pytest.mark.parametrize("raw", [
+        "PreSignUp failed with error User: arn:aws:sts::123456789012:assumed-role/r/f is not "
+        "authorized.",
+        "PreSignUp failed with error 2024-05-01T10:00:00.000Z "
+        "3f1c2d4e-5a6b-7c8d-9e0f-0123456789ab Task timed out after 3.00 seconds.",
+    ])
+    def test_a_trigger_message_with_internals_is_not_passed_on(
+        self, stubbed: Stubbed, raw: str
+    ) -> None:
+        stubbed.error("sign_up", "UserLambdaValidationException", raw)
+        response = stubbed.client.post("/auth/signup", json={
+            "username": "alice", "password": PASSWORD, "email": "alice@example.com"})
+        assert (response.status_code, response.json()["error"]) == (400, "InvalidParameter")
+        assert_clean(response, "arn:aws", "123456789012", "3f1c2d4e", "2024-05-01")
+
+    def test_a_client_without_the_password_flow_is_the_deployments_fault(
+        self, stubbed: Stubbed
+    ) -> None:
+        raw = "USER_PASSWORD_AUTH flow not enabled for this client"
+        stubbed.error("initiate_auth", "InvalidParameterException", raw)
+        response = stubbed.sign_in()
+        assert (response.status_code, response.json()["error"]) == (500, "InternalError")
+        assert_clean(response, raw)
+
+    def test_an_operation_the_pool_has_not_enabled(self, stubbed: Stubbed) -> None:
+        stubbed.error("sign_up", "OperationNotEnabledException", "not enabled")
+        response = stubbed.client.post("/auth/signup", json={
+            "username": "alice", "password": PASSWORD, "email": "alice@example.com"})
+        assert (response.status_code, response.json()["error"]) == (501, "NotImplemented")
+
+    @pytest.mark.parametrize("missing", ["profile", "sso"])
+    def test_a_missing_profile_or_sso_login_says_how_to_fix_it(self, missing: str) -> None:
+        from botocore.exceptions import ProfileNotFound, SSOTokenLoadError
+
+        from app.identity.cognito_errors import translate
+
+        exc = (ProfileNotFound(profile="typo") if missing == "profile"
+               else SSOTokenLoadError(error_msg="the SSO session has expired"))
+        error = translate(exc)
+        assert (error.status_code, error.code) == (503, "ServiceUnavailable")
+        assert "AWS_PROFILE" in error.message and error.retry_after
+
     def test_a_kept_message_is_cleaned_of_tokens(self, stubbed: Stubbed) -> None:
         token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXZhbHVl"
         stubbed.error("sign_up", "InvalidParameterException", f"Bad value {token}")
@@ -276,6 +318,18 @@ class TestSignUpAndCodes:
         assert response.status_code == 200
         assert response.json() == {"delivery": {
             "medium": "EMAIL", "destination": "a***@e***", "attribute": "email"}}
+
+    @pytest.mark.parametrize(("code", "message"), [
+        ("InvalidParameterException", "User is already confirmed."),
+        ("NotAuthorizedException", "User is disabled."),
+    ])
+    def test_resend_to_a_confirmed_or_disabled_user_looks_the_same(
+        self, stubbed: Stubbed, code: str, message: str
+    ) -> None:
+        stubbed.error("resend_confirmation_code", code, message)
+        response = stubbed.client.post("/auth/resend_code", json={"username": "alice"})
+        assert response.status_code == 200, response.text
+        assert DECOY.match(response.json()["delivery"]["destination"])
 
     def test_resend_to_an_unknown_user_looks_like_a_delivery(self, stubbed: Stubbed) -> None:
         for _ in range(2):
@@ -419,6 +473,10 @@ class TestAccount:
         ("CodeMismatchException", CodeMismatchError),
         ("ExpiredCodeException", ExpiredCodeError),
         ("LimitExceededException", LimitExceededError),
+        # Whoever the name is, the answer to a wrong code.
+        ("UserNotFoundException", CodeMismatchError),
+        ("UserNotConfirmedException", CodeMismatchError),
+        ("NotAuthorizedException", CodeMismatchError),
     ])
     def test_confirm_forgot_password_errors(
         self, stubbed: Stubbed, code: str, error: type[Exception]
