@@ -1,9 +1,10 @@
 """Who is calling: credentials from the `token` cookie or a Bearer header, verified and checked.
 
-The chain is small steps: `read_credential` finds the token, `authenticate` verifies it,
-checks CSRF on cookie-authenticated writes and asks the backend whether its user still
-exists, is enabled and is signed in. Routes take the `CurrentUser` or `AccountCaller`
-alias.
+The chain is small steps: `read_credential` finds the token (and which kinds of token
+that place may carry), `verify_caller` verifies it and checks CSRF on cookie-authenticated
+writes, and `authenticate` then asks the backend whether its user still exists, is enabled
+and is signed in. Routes take the `CurrentUser` or `AccountCaller` alias; sign-out needs
+only `verify_caller`.
 
 Everything here is `async`: a request whose token and session were checked recently is
 answered from memory on the event loop, with no hop to the thread pool; only a first
