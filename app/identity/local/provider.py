@@ -354,14 +354,14 @@ class LocalIdentityProvider:
         # Failures count against the account, whichever of its names is typed; an unknown
         # name keeps a count of its own, so that it locks exactly like a real one.
         lockout_key = row["sub"] if row else username
-        failures = self._lockout.attempt(lockout_key, now)
-        # Unknown users cost one hash too, and get the same answer as a wrong password.
-        if not self._hashing.verify(row["password_hash"] if row else None, password):
-            log.info("sign-in failed", extra={"failures": failures})
-            raise NotAuthorizedError()
+        with self._lockout.attempt(lockout_key, now) as failures:
+            # Unknown users cost one hash too, and get the same answer as a wrong password.
+            if not self._hashing.verify(row["password_hash"] if row else None, password):
+                log.info("sign-in failed", extra={"failures": failures})
+                raise NotAuthorizedError()
+            with self.store.write() as conn:
+                self._lockout.clear(conn, lockout_key)
         assert row is not None
-        with self.store.write() as conn:
-            self._lockout.clear(conn, lockout_key)
         if self._hashing.needs_rehash(row["password_hash"]):
             self._set_password(row["sub"], password, keep_status=True)
         if not row["enabled"]:
@@ -452,8 +452,7 @@ class LocalIdentityProvider:
             self._set_password(row["sub"], new_password)
         else:
             code = responses.get("code") or ""
-            self._lockout.attempt(_mfa_key(row["sub"]), now)
-            with self.store.write() as conn:
+            with self._lockout.attempt(_mfa_key(row["sub"]), now), self.store.write() as conn:
                 if challenge == "SOFTWARE_TOKEN_MFA":
                     deferred.error = self._check_totp(conn, row, code, now)
                 else:
@@ -627,12 +626,12 @@ class LocalIdentityProvider:
         row = self.store.read_one("SELECT * FROM users WHERE sub = ?", (caller.subject.sub,))
         if row is None:
             raise NotAuthorizedError()
-        failures = self._lockout.attempt(row["sub"], self._clock())
-        if not self._hashing.verify(row["password_hash"], old_password):
-            log.info("password change refused", extra={"failures": failures})
-            raise NotAuthorizedError("Incorrect username or password.")
-        with self.store.write() as conn:
-            self._lockout.clear(conn, row["sub"])
+        with self._lockout.attempt(row["sub"], self._clock()) as failures:
+            if not self._hashing.verify(row["password_hash"], old_password):
+                log.info("password change refused", extra={"failures": failures})
+                raise NotAuthorizedError("Incorrect username or password.")
+            with self.store.write() as conn:
+                self._lockout.clear(conn, row["sub"])
         self._policy.check(new_password)
         self._set_password(row["sub"], new_password)
         with self._write_affecting_sessions() as conn:
@@ -753,8 +752,10 @@ class LocalIdentityProvider:
 
     def verify_software_token(self, caller: Caller, code: str) -> None:
         now = self._clock()
-        self._lockout.attempt(_mfa_key(caller.subject.sub), now)
-        with self._write_affecting_sessions() as conn:
+        with (
+            self._lockout.attempt(_mfa_key(caller.subject.sub), now),
+            self._write_affecting_sessions() as conn,
+        ):
             row = self._by_sub(conn, caller.subject.sub)
             if not row["totp_secret"]:
                 raise InvalidParameterError("Call /auth/mfa/totp/setup first.")
@@ -769,8 +770,10 @@ class LocalIdentityProvider:
 
     def disable_software_token(self, caller: Caller, code: str) -> None:
         now = self._clock()
-        self._lockout.attempt(_mfa_key(caller.subject.sub), now)
-        with self._write_affecting_sessions() as conn:
+        with (
+            self._lockout.attempt(_mfa_key(caller.subject.sub), now),
+            self._write_affecting_sessions() as conn,
+        ):
             row = self._by_sub(conn, caller.subject.sub)
             if not row["totp_enabled"]:
                 raise InvalidParameterError("Software token MFA is not on.")

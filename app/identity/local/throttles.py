@@ -14,6 +14,9 @@ from __future__ import annotations
 import logging
 import math
 import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from app.errors import TooManyFailedAttemptsError
 from app.identity.local.codes import MAX_WRONG_TRIES
@@ -33,19 +36,31 @@ def subject_key(name: str) -> str:
 
 
 class SignInLockout:
+    # Attempts on one account run one at a time in this process (a stripe of locks, so
+    # memory stays fixed): a right password is cleared before the next attempt counts, so
+    # concurrent sign-ins of one user never lock it out.
+    _STRIPES = 64
+
     def __init__(self, store: SqliteStore) -> None:
         self._store = store
+        self._stripes = [threading.Lock() for _ in range(self._STRIPES)]
 
-    def attempt(self, name: str, now: float) -> int:
-        """Count an attempt for `name` as failed before it is checked; the count so far.
+    @contextmanager
+    def attempt(self, name: str, now: float) -> Iterator[int]:
+        """Count an attempt for `name` as failed before it is checked; yields the count.
 
-        The lock is checked and the attempt counted in one transaction, so concurrent
-        guesses cannot all pass a check made before any of them had failed; a success takes
-        the count back with `clear`.
+        The lock is checked and the attempt counted in one transaction, before the caller
+        checks the password or code, so concurrent guesses (from other processes too) cannot
+        all pass a check made before any of them had failed. On success the caller takes the
+        count back with `clear`, inside the `with`.
 
         Raises:
             TooManyFailedAttemptsError: `name` is locked (with Retry-After).
         """
+        with self._stripes[hash(subject_key(name)) % self._STRIPES]:
+            yield self._count(name, now)
+
+    def _count(self, name: str, now: float) -> int:
         subject = subject_key(name)
         with self._store.write() as conn:
             row = conn.execute(

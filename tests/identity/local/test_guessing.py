@@ -70,27 +70,38 @@ class TestMfaCodes:
             pool.provider.disable_software_token(caller, device.at(pool.clock.now + 30))
 
 
+def _at_once(count: int, sign_in: Callable[[], object]) -> list[str]:
+    """`count` sign-ins started together; what each answered."""
+    start = threading.Barrier(count)
+    answers: list[str] = []
+
+    def one() -> None:
+        start.wait()
+        try:
+            sign_in()
+            answers.append("signed in")
+        except (NotAuthorizedError, TooManyFailedAttemptsError) as exc:
+            answers.append(exc.code)
+
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(answers)
+
+
 class TestConcurrentPasswords:
     def test_each_guess_is_counted_before_any_is_checked(self, pool: Pool) -> None:
         pool.confirmed("rushed")
-        start = threading.Barrier(12)
-        refused: list[type[Exception]] = []
+        answers = _at_once(12, lambda: pool.provider.initiate_auth("rushed", "Wrong-pass-1"))
+        # The sixth guess locks (the clock stands still): six were checked, six refused.
+        assert answers == ["NotAuthorized"] * 6 + ["TooManyFailedAttempts"] * 6
 
-        def guess() -> None:
-            start.wait()
-            try:
-                pool.provider.initiate_auth("rushed", "Wrong-pass-1")
-            except (NotAuthorizedError, TooManyFailedAttemptsError) as exc:
-                refused.append(type(exc))
-
-        threads = [threading.Thread(target=guess) for _ in range(12)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        # The sixth guess locks (the clock stands still): six were checked, six waited.
-        assert sorted(error.__name__ for error in refused) == (
-            ["NotAuthorizedError"] * 6 + ["TooManyFailedAttemptsError"] * 6)
+    def test_concurrent_right_passwords_all_sign_in(self, pool: Pool) -> None:
+        pool.confirmed("busy")
+        answers = _at_once(12, lambda: pool.tokens("busy"))
+        assert answers == ["signed in"] * 12
 
 
 class TestSendingCodes:
