@@ -427,51 +427,77 @@ class LocalIdentityProvider:
         self, username: str, challenge: ChallengeName, session: str, responses: Mapping[str, str]
     ) -> AuthOutcome:
         now = self._clock()
-        deferred = _Deferred()
-        with self.store.write() as conn:
-            found = conn.execute(
-                "SELECT c.*, u.username_key FROM challenges c JOIN users u ON u.sub = c.user_sub "
-                "WHERE c.session_hash = ?",
-                (_sha256(session),),
-            ).fetchone()
-            owner = self._find(conn, username)
-            # A session is bound to the user and the challenge it was issued for.
-            if (
-                found is None
-                or found["expires_at"] < now
-                or found["attempts"] >= CHALLENGE_MAX_WRONG_CODES
-                or found["name"] != challenge
-                or owner is None
-                or owner["sub"] != found["user_sub"]
-            ):
-                raise NotAuthorizedError("Invalid session for the user, session is expired.")
-            row = self._by_sub(conn, found["user_sub"])
+        row = self._challenged_user(username, challenge, session, now)
         if challenge == "NEW_PASSWORD_REQUIRED":
             new_password = responses.get("new_password") or ""
             self._policy.check(new_password)
-            self._set_password(row["sub"], new_password)
-        else:
-            code = responses.get("code") or ""
-            with self._lockout.attempt(_mfa_key(row["sub"]), now), self.store.write() as conn:
-                if challenge == "SOFTWARE_TOKEN_MFA":
-                    deferred.error = self._check_totp(conn, row, code, now)
-                else:
-                    deferred.error = self._code_error(
-                        self.codes.check(conn, row["sub"], "sms_mfa", code, now)
-                    )
-                    if deferred.error is None:
-                        self.codes.consume(conn, row["sub"], "sms_mfa")
-                        self._lockout.clear(conn, _mfa_key(row["sub"]))
-                if deferred.error is not None:
-                    self._count_challenge_failure(conn, session)
-            if deferred.error is not None:
-                raise deferred.error
-        with self.store.write() as conn:
-            conn.execute("DELETE FROM challenges WHERE session_hash = ?", (_sha256(session),))
-            row = self._by_sub(conn, row["sub"])
-        if challenge == "NEW_PASSWORD_REQUIRED":
+            password_hash = self._hashing.hash(new_password)
+            with self._write_affecting_sessions() as conn:
+                self._claim_challenge(conn, session)
+                conn.execute(
+                    "UPDATE users SET password_hash = ?, status = ?, updated_at = ? WHERE sub = ?",
+                    (password_hash, CONFIRMED, now, row["sub"]),
+                )
+                row = self._by_sub(conn, row["sub"])
             return self._after_first_factor(row)
+        code = responses.get("code") or ""
+        deferred = _Deferred()
+        with self._lockout.attempt(_mfa_key(row["sub"]), now), self.store.write() as conn:
+            if challenge == "SOFTWARE_TOKEN_MFA":
+                deferred.error = self._check_totp(conn, row, code, now)
+            else:
+                deferred.error = self._code_error(
+                    self.codes.check(conn, row["sub"], "sms_mfa", code, now)
+                )
+                if deferred.error is None:
+                    self.codes.consume(conn, row["sub"], "sms_mfa")
+                    self._lockout.clear(conn, _mfa_key(row["sub"]))
+            if deferred.error is None:
+                self._claim_challenge(conn, session)
+            else:
+                self._count_challenge_failure(conn, session)
+            row = self._by_sub(conn, row["sub"])
+        if deferred.error is not None:
+            raise deferred.error
         return self._start_session(row)
+
+    def _challenged_user(
+        self, username: str, challenge: ChallengeName, session: str, now: float
+    ) -> sqlite3.Row:
+        """The user a challenge session was issued to, if it may still be answered."""
+        found = self.store.read_one(
+            "SELECT c.*, u.enabled, u.status FROM challenges c "
+            "JOIN users u ON u.sub = c.user_sub WHERE c.session_hash = ?",
+            (_sha256(session),),
+        )
+        owner = self._find(None, username)
+        # Bound to the user and the challenge it was issued for, and only while the user is
+        # in the state it was issued in: a reset or a disable meanwhile ends it.
+        expected_status = (
+            (FORCE_CHANGE_PASSWORD,) if challenge == "NEW_PASSWORD_REQUIRED" else _SIGNED_IN_STATES
+        )
+        if (
+            found is None
+            or found["expires_at"] < now
+            or found["attempts"] >= CHALLENGE_MAX_WRONG_CODES
+            or found["name"] != challenge
+            or owner is None
+            or owner["sub"] != found["user_sub"]
+            or not found["enabled"]
+            or found["status"] not in expected_status
+        ):
+            raise NotAuthorizedError("Invalid session for the user, session is expired.")
+        return owner
+
+    @staticmethod
+    def _claim_challenge(conn: sqlite3.Connection, session: str) -> None:
+        """Use a challenge session up, inside the transaction that answers it: of two
+        answers at once, only one gets through."""
+        claimed = conn.execute(
+            "DELETE FROM challenges WHERE session_hash = ?", (_sha256(session),)
+        ).rowcount
+        if claimed != 1:
+            raise NotAuthorizedError("Invalid session for the user, session is expired.")
 
     @staticmethod
     def _count_challenge_failure(conn: sqlite3.Connection, session: str) -> None:
@@ -510,6 +536,8 @@ class LocalIdentityProvider:
             "AND origin_jti != ?",
             (now, sub, keep or ""),
         )
+        # A sign-in waiting for its second step started under the old state: it ends too.
+        conn.execute("DELETE FROM challenges WHERE user_sub = ?", (sub,))
 
     def global_sign_out(self, caller: Caller | None, refresh_token: str | None) -> None:
         now = self._clock()
@@ -542,10 +570,10 @@ class LocalIdentityProvider:
         )
         if row is None:
             raise TokenRevokedError("no such session or user")
+        if not row["enabled"]:  # said before the revocation that disabling also made
+            raise NotAuthorizedError("User is disabled.")
         if row["session_revoked_at"] is not None:
             raise TokenRevokedError("the session was signed out")
-        if not row["enabled"]:
-            raise NotAuthorizedError("User is disabled.")
         if row["status"] not in _SIGNED_IN_STATES:
             raise TokenRevokedError(f"the user's status is {row['status']}")
         record = _record(row)
@@ -731,7 +759,13 @@ class LocalIdentityProvider:
         step = self.totp.match(secret, code, now, after_step=row["totp_last_step"])
         if step is None:
             return CodeMismatchError()
-        conn.execute("UPDATE users SET totp_last_step = ? WHERE sub = ?", (step, row["sub"]))
+        # `row` may predate a concurrent answer with the same code: only a later step wins.
+        used = conn.execute(
+            "UPDATE users SET totp_last_step = ? WHERE sub = ? AND totp_last_step < ?",
+            (step, row["sub"], step),
+        ).rowcount
+        if used != 1:
+            return CodeMismatchError()
         self._lockout.clear(conn, _mfa_key(row["sub"]))
         return None
 
@@ -840,6 +874,9 @@ class LocalIdentityProvider:
                      password_hash, FORCE_CHANGE_PASSWORD, now, now),
                 )
         except sqlite3.IntegrityError:
+            # The username's unique index, or the verified email's (another user holds it).
+            if self._find(None, username, alias=False) is None:
+                raise AliasExistsError() from None
             raise UsernameExistsError() from None
         return self.admin_get_user(username)
 
@@ -858,11 +895,14 @@ class LocalIdentityProvider:
 
     def admin_set_enabled(self, username: str, enabled: bool) -> None:
         row = self._admin_row(username)
+        now = self._clock()
         with self._write_affecting_sessions() as conn:
             conn.execute(
                 "UPDATE users SET enabled = ?, updated_at = ? WHERE sub = ?",
-                (int(enabled), self._clock(), row["sub"]),
+                (int(enabled), now, row["sub"]),
             )
+            if not enabled:  # as AdminDisableUser: enabling again brings no session back
+                self._revoke_sessions(conn, row["sub"], now)
 
     def admin_delete_user(self, username: str) -> None:
         row = self._admin_row(username)

@@ -49,7 +49,7 @@ class TotpCodes:
 
         Only steps later than `after_step` count, so each code works once per user.
         """
-        if len(code) != 6 or not code.isdigit():
+        if len(code) != 6 or not (code.isascii() and code.isdigit()):  # not "١٢٣٤٥٦"
             return None
         totp = pyotp.TOTP(self.unseal(sealed), interval=STEP_SECONDS)
         current = int(now // STEP_SECONDS)
