@@ -168,7 +168,7 @@ def _username_hint(request: Request, cookies: CookiePolicyDep) -> str | None:
     try:
         token = read_cookie(request, cookies.token_name)
         return username_of(jwt.get_unverified_claims(token)) if token else None
-    except (DuplicateCookieError, JOSEError, ValueError):
+    except (DuplicateCookieError, JOSEError, ValueError, RecursionError):
         return None
 
 

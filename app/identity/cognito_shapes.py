@@ -119,7 +119,7 @@ def unverified_claims(token: str) -> Mapping[str, Any]:
     try:
         segment = token.split(".")[1]
         payload = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (IndexError, ValueError, binascii.Error):
+    except (IndexError, ValueError, binascii.Error, RecursionError):
         return {}
     return payload if isinstance(payload, dict) else {}
 

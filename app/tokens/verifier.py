@@ -52,7 +52,8 @@ def verify_signature(token: str, jwks: JwksCache) -> dict[str, Any]:
         raise TokenMalformedError("not a compact JWS of a sane size")
     try:
         header = _b64decode_json(token.split(".", 1)[0])
-    except (ValueError, binascii.Error, UnicodeError) as exc:
+    # RecursionError: a header of "[[[[..." nested thousands deep.
+    except (ValueError, binascii.Error, UnicodeError, RecursionError) as exc:
         raise TokenMalformedError("the header is not base64url JSON") from exc
     if not isinstance(header, dict):
         raise TokenMalformedError("the header is not a JSON object")
@@ -72,7 +73,7 @@ def verify_signature(token: str, jwks: JwksCache) -> dict[str, Any]:
         raise TokenSignatureError("signature verification failed") from exc
     try:
         claims = json.loads(payload)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise TokenMalformedError("the payload is not JSON") from exc
     if not isinstance(claims, dict):
         raise TokenMalformedError("the payload is not a JSON object")

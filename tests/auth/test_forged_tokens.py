@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +37,9 @@ def _claims(pool: LocalIdentityProvider, **overrides: Any) -> dict[str, Any]:
     return cognito_claims(issuer=pool.issuer, client_id=pool.client_id) | overrides
 
 
+# "[[[[..." as base64url: json.loads gives up with a RecursionError, not a ValueError.
+DEEP = base64.urlsafe_b64encode(b"[" * 5000).decode().rstrip("=")
+
 Forge = Callable[[LocalIdentityProvider, SigningKey, str], str]
 FORGERIES: dict[str, Forge] = {
     "alg none": lambda p, k, real: (
@@ -50,6 +54,7 @@ FORGERIES: dict[str, Forge] = {
     "the wrong token_use": lambda p, k, real: k.sign(_claims(p, token_use="refresh")),
     "a session that never existed": lambda p, k, real: k.sign(_claims(p)),
     "a five-part JWE": lambda p, k, real: "eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d",
+    "a header nested 5,000 deep": lambda p, k, real: f"{DEEP}.e30.c2ln",
     "16 KB of garbage": lambda p, k, real: "A" * 16384,
 }
 
@@ -82,3 +87,13 @@ def test_malformed_authorization_headers(client: TestClient, header: str) -> Non
     response = client.get("/protected", headers={"Authorization": header})
     assert response.status_code == 401
     assert response.json()["error"] == "NotAuthorized"
+
+
+def test_a_refresh_with_a_nested_token_cookie_is_refused_not_a_crash(client: TestClient) -> None:
+    """The refresh reads the (maybe expired) token cookie unverified, for Cognito's hash."""
+    response = client.post("/auth/refresh", headers={
+        "Cookie": f"token={b64json({'alg': 'RS256'})}.{DEEP}.c2ln; refresh_token=stale; "
+                  "csrf_token=c",
+        "X-CSRF-Token": "c",
+    })
+    assert (response.status_code, response.json()["error"]) == (401, "NotAuthorized")
