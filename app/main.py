@@ -13,12 +13,11 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from app.content.router import router as content_router
 from app.deferred import defer_routers
 from app.errors import install_error_handlers
-from app.middleware import AccessLog, BodyGuard, SecurityHeaders
+from app.middleware import AccessLog, BodyGuard, ContractCORSMiddleware, SecurityHeaders
 from app.openapi import install_openapi
 from app.services import Services
 from app.settings import Settings, SettingsError, get_settings
@@ -87,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         app.add_middleware(GatewayKeyContext)
     app.add_middleware(
-        CORSMiddleware,
+        ContractCORSMiddleware,
         allow_origins=settings.cors_allow_origins,
         allow_credentials=True,
         allow_methods=["GET", "POST", "OPTIONS"],

@@ -3,7 +3,8 @@
 `BodyGuard` answers a body that is not JSON with 415 and a body over the limit with 413,
 before any of it reaches a route: FastAPI would otherwise try to parse a form or buffer
 megabytes. `SecurityHeaders` adds the headers every response should carry. `AccessLog`
-writes a request line at DEBUG.
+writes a request line at DEBUG. `ContractCORSMiddleware` is Starlette's CORS with its
+refusals in the contract's error envelope.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import logging
 import time
 from collections.abc import Sequence
 
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import (
@@ -169,3 +173,20 @@ class AccessLog:
                 "method": scope["method"], "path": scope["path"], "status": status,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
             })
+
+
+class ContractCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS; a refused preflight answers `400 InvalidParameter` in the envelope
+    (Starlette's own answer is plain text), naming what was refused."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        refused = bytes(response.body).decode().removeprefix("Disallowed CORS ")
+        headers = {name: value for name, value in response.headers.items()
+                   if name not in ("content-type", "content-length")}
+        body = error_body(
+            InvalidParameterError.code, f"Not allowed by this API's CORS settings: {refused}."
+        )
+        return JSONResponse(body, status_code=400, headers=headers)

@@ -44,6 +44,9 @@ class TestCors:
             "Origin": FOREIGN, "Access-Control-Request-Method": "POST",
             "Access-Control-Request-Headers": "content-type,x-csrf-token"})
         assert preflight.status_code == 400
+        assert preflight.json() == {
+            "error": "InvalidParameter",
+            "message": "Not allowed by this API's CORS settings: origin."}
         assert "access-control-allow-origin" not in preflight.headers
         simple = http.get("/auth/csrf", headers={"Origin": FOREIGN})
         # Without Access-Control-Allow-Origin a browser hands the answer to no script
