@@ -13,7 +13,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Literal
@@ -41,16 +41,20 @@ class SqliteStore:
         path: the database file (created with mode 0600).
         schema: SQL statements separated by ";", applied while `user_version` is older.
         schema_version: the version `schema` brings the file to.
+        migrations: by version, what brings existing rows to it from the one before (run in
+            the same transaction as the schema, in order, for each version the file lacks).
         synchronous: FULL survives a power cut; NORMAL survives a killed process.
     """
 
     def __init__(
         self, path: Path, *, schema: str, schema_version: int,
+        migrations: Mapping[int, Callable[[sqlite3.Connection], None]] | None = None,
         synchronous: Literal["FULL", "NORMAL"] = "FULL", busy_timeout_ms: int = 10_000,
     ) -> None:
         self.path = path
         self._schema = schema
         self._schema_version = schema_version
+        self._migrations = dict(migrations or {})
         self._synchronous = synchronous
         self._busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
@@ -107,6 +111,9 @@ class SqliteStore:
                     for statement in self._schema.split(";"):
                         if statement.strip():
                             conn.execute(statement)
+                    for target in sorted(self._migrations):
+                        if version < target <= self._schema_version:
+                            self._migrations[target](conn)
                     conn.execute(f"PRAGMA user_version = {self._schema_version}")
                 conn.execute("COMMIT")
             finally:

@@ -39,15 +39,11 @@ from app.identity.local.issuer import LocalTokenIssuer, TokenUser, new_refresh_t
 from app.identity.local.keys import PoolKeys
 from app.identity.local.mailer import Mailer
 from app.identity.local.messages import CodeMessages
+from app.identity.local.names import check_username, subject_key
 from app.identity.local.passwords import PasswordHashing, PasswordPolicy
 from app.identity.local.session_cache import SessionCheckCache
 from app.identity.local.store import open_pool_store
-from app.identity.local.throttles import (
-    CodeSendLimit,
-    SignInLockout,
-    StandInCodeTries,
-    subject_key,
-)
+from app.identity.local.throttles import CodeSendLimit, SignInLockout, StandInCodeTries
 from app.identity.local.totp import TotpCodes
 from app.identity.provider import (
     ID_TOKEN_TTL_SECONDS,
@@ -264,16 +260,8 @@ class LocalIdentityProvider:
 
     # ------------------------------------------------------------------ sign-up
 
-    @staticmethod
-    def _check_username(username: str) -> None:
-        if not 1 <= len(username) <= 128 or any(c.isspace() for c in username):
-            raise InvalidParameterError("Username must be 1 to 128 characters without spaces.")
-        if "@" in username:
-            # The email is a sign-in alias, so a username may not look like one.
-            raise InvalidParameterError("Username cannot be an email address; use the email field.")
-
     def sign_up(self, username: str, password: str, attributes: UserAttributes) -> SignUpResult:
-        self._check_username(username)
+        check_username(username)
         if not attributes.email:
             raise InvalidParameterError("An email is required.")
         self._policy.check(password)
@@ -857,7 +845,7 @@ class LocalIdentityProvider:
     def admin_create_user(
         self, username: str, temporary_password: str, attributes: UserAttributes
     ) -> UserRecord:
-        self._check_username(username)
+        check_username(username)
         self._policy.check(temporary_password)
         password_hash = self._hashing.hash(temporary_password)
         now = self._clock()

@@ -5,11 +5,17 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from pathlib import Path
 
+from app.identity.local.names import subject_key
 from app.storage import SqliteStore
 
-SCHEMA_VERSION = 1
+log = logging.getLogger(__name__)
+
+# 2: names compare after NFKC as well as case folding (`app.identity.local.names`).
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -89,5 +95,24 @@ CREATE TABLE IF NOT EXISTS meta (
 
 
 
+def _compare_names_after_nfkc(conn: sqlite3.Connection) -> None:
+    """Recompute every user's name keys with NFKC. A user whose new key another already
+    holds (two names that only differed invisibly) keeps the old one, and is logged."""
+    for sub, username, email in conn.execute(
+        "SELECT sub, username, email FROM users"
+    ).fetchall():
+        try:
+            conn.execute(
+                "UPDATE users SET username_key = ?, email_key = ? WHERE sub = ?",
+                (subject_key(username), subject_key(email) if email else None, sub),
+            )
+        except sqlite3.IntegrityError:
+            log.warning("a user keeps its old name key: another has the same name once "
+                        "normalised", extra={"user_sub": sub})
+
+
 def open_pool_store(path: Path) -> SqliteStore:
-    return SqliteStore(path, schema=_SCHEMA, schema_version=SCHEMA_VERSION, synchronous="FULL")
+    return SqliteStore(
+        path, schema=_SCHEMA, schema_version=SCHEMA_VERSION,
+        migrations={2: _compare_names_after_nfkc}, synchronous="FULL",
+    )

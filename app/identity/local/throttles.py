@@ -20,6 +20,7 @@ from contextlib import contextmanager
 
 from app.errors import TooManyFailedAttemptsError
 from app.identity.local.codes import MAX_WRONG_TRIES
+from app.identity.local.names import subject_key
 from app.storage import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -28,11 +29,6 @@ LOCKOUT_FREE_FAILURES = 5  # Cognito locks out from the sixth failure on,
 LOCKOUT_MAX_SECONDS = 900  # doubling from 1 s up to about 15 minutes.
 LOCKOUT_FORGET_SECONDS = 3600
 CODE_SENDS_PER_HOUR = 5
-
-
-def subject_key(name: str) -> str:
-    """Usernames and emails compare without case, as Cognito's do."""
-    return name.strip().casefold()
 
 
 class SignInLockout:
