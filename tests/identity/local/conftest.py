@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyotp
 import pytest
 
 from app.identity.local.mailer import Message
@@ -64,6 +65,16 @@ class Pool:
         outcome = self.provider.initiate_auth(username, password)
         assert isinstance(outcome, Challenge), outcome
         return outcome
+
+    def with_totp(self, username: str) -> tuple[Caller, pyotp.TOTP]:
+        """A confirmed user with TOTP MFA on, and their authenticator; the clock has moved
+        past the step whose code the enrolment used."""
+        self.confirmed(username)
+        caller = self.caller(self.tokens(username).id_token)
+        device = pyotp.TOTP(self.provider.associate_software_token(caller))
+        self.provider.verify_software_token(caller, device.at(self.clock.now))
+        self.clock.advance(30)
+        return caller, device
 
     def caller(self, token: str) -> Caller:
         """The caller a route would see for `token`, verified against the pool's keys."""

@@ -3,24 +3,14 @@ and one session (or one TOTP code) signs in once, even when answered twice at on
 
 from __future__ import annotations
 
-import pyotp
 import pytest
 
 from app.errors import AliasExistsError, CodeMismatchError, NotAuthorizedError
-from app.identity.provider import Caller, TokenSet, UserAttributes
+from app.identity.provider import TokenSet, UserAttributes
 from tests.identity.local.conftest import Pool
 from tests.support.users import PASSWORD
 
 NEW_PASSWORD = "Another-Horse-8-Battery"
-
-
-def _with_totp(pool: Pool, username: str) -> tuple[Caller, pyotp.TOTP]:
-    pool.confirmed(username)
-    caller = pool.caller(pool.tokens(username).id_token)
-    device = pyotp.TOTP(pool.provider.associate_software_token(caller))
-    pool.provider.verify_software_token(caller, device.at(pool.clock.now))
-    pool.clock.advance(30)  # the enrolment used this step's code
-    return caller, device
 
 
 def _created(pool: Pool, username: str) -> str:
@@ -40,7 +30,7 @@ class TestAChallengeEndsWithTheStateItWasIssuedIn:
         assert pool.provider.admin_get_user("carol").status == "RESET_REQUIRED"
 
     def test_a_password_reset_ends_an_mfa_challenge(self, pool: Pool) -> None:
-        _, device = _with_totp(pool, "frank")
+        _, device = pool.with_totp("frank")
         session = pool.challenge("frank").session
         pool.provider.forgot_password("frank")
         pool.provider.confirm_forgot_password(
@@ -50,7 +40,7 @@ class TestAChallengeEndsWithTheStateItWasIssuedIn:
                 "frank", "SOFTWARE_TOKEN_MFA", session, {"code": device.at(pool.clock.now)})
 
     def test_disabling_ends_a_challenge(self, pool: Pool) -> None:
-        _, device = _with_totp(pool, "erin")
+        _, device = pool.with_totp("erin")
         session = pool.challenge("erin").session
         pool.provider.admin_set_enabled("erin", False)
         pool.provider.admin_set_enabled("erin", True)
@@ -66,7 +56,7 @@ class TestOneAnswerGetsThrough:
     def test_one_totp_code_signs_in_once(
         self, pool: Pool, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        _, device = _with_totp(pool, "twice")
+        _, device = pool.with_totp("twice")
         first, second = pool.challenge("twice").session, pool.challenge("twice").session
         code = device.at(pool.clock.now)
         read_before = pool.provider._challenged_user(
@@ -95,7 +85,7 @@ class TestOneAnswerGetsThrough:
 
 
 def test_a_totp_code_in_other_digits_is_a_wrong_code(pool: Pool) -> None:
-    caller, _ = _with_totp(pool, "arabic")
+    caller, _ = pool.with_totp("arabic")
     with pytest.raises(CodeMismatchError):
         pool.provider.disable_software_token(caller, "١٢٣٤٥٦")
 

@@ -15,18 +15,10 @@ from app.errors import (
     NotAuthorizedError,
     TooManyFailedAttemptsError,
 )
-from app.identity.provider import Caller, UserAttributes
+from app.identity.provider import UserAttributes
 from tests.identity.local.conftest import Pool
 
 PHONE = "+15550100123"
-
-
-def _enrolled(pool: Pool, username: str) -> tuple[Caller, pyotp.TOTP]:
-    pool.confirmed(username)
-    caller = pool.caller(pool.tokens(username).id_token)
-    device = pyotp.TOTP(pool.provider.associate_software_token(caller))
-    pool.provider.verify_software_token(caller, device.at(pool.clock.now))
-    return caller, device
 
 
 def _wrong_code(pool: Pool, device: pyotp.TOTP) -> str:
@@ -36,7 +28,7 @@ def _wrong_code(pool: Pool, device: pyotp.TOTP) -> str:
 
 class TestMfaCodes:
     def test_wrong_codes_lock_the_account_across_fresh_sign_ins(self, pool: Pool) -> None:
-        _, device = _enrolled(pool, "guarded")
+        _, device = pool.with_totp("guarded")
         wrong = _wrong_code(pool, device)
         for _ in range(3):  # each sign-in is a new session, and the password was right
             session = pool.challenge("guarded").session
@@ -61,7 +53,7 @@ class TestMfaCodes:
                 "guarded", "SOFTWARE_TOKEN_MFA", session, {"code": wrong})
 
     def test_wrong_codes_to_turn_mfa_off_lock_too(self, pool: Pool) -> None:
-        caller, device = _enrolled(pool, "keeper")
+        caller, device = pool.with_totp("keeper")
         wrong = _wrong_code(pool, device)
         for _ in range(6):
             with pytest.raises(CodeMismatchError):
