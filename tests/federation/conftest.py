@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.main import create_app
@@ -24,19 +23,9 @@ def oidc_provider() -> Iterator[OidcProvider]:
 
 
 @pytest.fixture
-def fed_settings(make_settings: Callable[..., Settings], oidc_provider: OidcProvider) -> Settings:
+def settings(make_settings: Callable[..., Settings], oidc_provider: OidcProvider) -> Settings:
+    """Here the root conftest's `app` and `client` federate with the loopback provider."""
     return make_settings(local_oidc_providers=[oidc_provider.provider_setting(PROVIDER)])
-
-
-@pytest.fixture
-def fed_app(fed_settings: Settings) -> FastAPI:
-    return create_app(fed_settings)
-
-
-@pytest.fixture
-def fed_client(fed_app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(fed_app, base_url="https://testserver") as client:
-        yield client
 
 
 @pytest.fixture

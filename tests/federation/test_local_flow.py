@@ -54,9 +54,9 @@ def assert_failed(client: TestClient, response: httpx.Response, code: str) -> st
 
 class TestAuthorize:
     def test_redirects_to_the_provider_with_every_parameter(
-        self, fed_client: TestClient, oidc_provider: OidcProvider
+        self, client: TestClient, oidc_provider: OidcProvider
     ) -> None:
-        hop = to_provider(fed_client, PROVIDER)
+        hop = to_provider(client, PROVIDER)
         location = hop.authorize.headers["location"]
         assert location.startswith(f"{oidc_provider.url}/authorize?")
         params = hop.provider_params
@@ -72,8 +72,8 @@ class TestAuthorize:
         }
         assert hop.authorize.headers["cache-control"] == "no-store"
 
-    def test_each_flow_has_its_own_secrets(self, fed_client: TestClient) -> None:
-        first, second = (to_provider(fed_client, PROVIDER).provider_params for _ in range(2))
+    def test_each_flow_has_its_own_secrets(self, client: TestClient) -> None:
+        first, second = (to_provider(client, PROVIDER).provider_params for _ in range(2))
         for name in ("state", "nonce", "code_challenge"):
             assert first[name] != second[name]
 
@@ -87,21 +87,21 @@ class TestAuthorize:
         params = to_provider(client, PROVIDER).provider_params
         assert params["redirect_uri"] == "https://app.example.com/auth/oauth/callback"
 
-    def test_unknown_provider_is_not_found(self, fed_client: TestClient) -> None:
-        response = fed_client.get("/auth/oauth/nobody/authorize", follow_redirects=False)
+    def test_unknown_provider_is_not_found(self, client: TestClient) -> None:
+        response = client.get("/auth/oauth/nobody/authorize", follow_redirects=False)
         assert response.status_code == 404
         assert response.json()["error"] == "NotFound"
         assert FLOW_COOKIE not in set_cookies(response)
 
-    def test_the_flow_cookie(self, fed_client: TestClient, oidc_provider: OidcProvider) -> None:
-        hop = to_provider(fed_client, PROVIDER)
+    def test_the_flow_cookie(self, client: TestClient, oidc_provider: OidcProvider) -> None:
+        hop = to_provider(client, PROVIDER)
         cookie = set_cookies(hop.authorize)[FLOW_COOKIE]
         assert cookie["httponly"] == cookie["secure"] == "true"
         assert cookie["samesite"].lower() == "lax"
         assert cookie["path"] == "/auth/oauth"
         assert 0 < int(cookie["max-age"]) <= 600
         assert "domain" not in cookie
-        callback(fed_client, hop.callback_url)
+        callback(client, hop.callback_url)
         verifier = oidc_provider.token_requests[-1]["form"]["code_verifier"]
         params = hop.provider_params
         value = cookie["value"]
@@ -112,10 +112,10 @@ class TestAuthorize:
             assert secret.encode() not in opened
 
     def test_behind_a_stage_prefix(
-        self, fed_app: FastAPI, oidc_provider: OidcProvider
+        self, app: FastAPI, oidc_provider: OidcProvider
     ) -> None:
         # API Gateway's stage is in the browser's URL, not in the path the app receives.
-        with TestClient(fed_app, base_url="https://testserver", root_path="/prod") as client:
+        with TestClient(app, base_url="https://testserver", root_path="/prod") as client:
             authorize = client.get(
                 "/auth/oauth/test/authorize", params={"redirect_to": "/here"},
                 follow_redirects=False,
@@ -127,22 +127,22 @@ class TestAuthorize:
 
 class TestSignIn:
     def test_signs_in_as_a_password_sign_in_does(
-        self, fed_client: TestClient, fed_settings: Settings, oidc_provider: OidcProvider
+        self, client: TestClient, settings: Settings, oidc_provider: OidcProvider
     ) -> None:
-        response = sign_in(fed_client, PROVIDER, "/")
+        response = sign_in(client, PROVIDER, "/")
         assert response.headers["location"] == "/"
         assert response.headers["cache-control"] == "no-store"
         federated = set_cookies(response)
         assert federated[FLOW_COOKIE]["max-age"] == "0"
-        me = fed_client.get("/auth/current_user").json()
+        me = client.get("/auth/current_user").json()
         assert me["username"] == f"{PROVIDER}_{oidc_provider.sub}"
         assert (me["email"], me["email_verified"]) == ("person@example.com", True)
-        protected = fed_client.get("/protected")
+        protected = client.get("/protected")
         assert protected.status_code == 200
         assert protected.json()["username"] == me["username"]
 
         # The same cookies, with the same attributes, as a password sign-in sets.
-        flow = AuthFlow(fed_client, Outbox(fed_settings.resolved_outbox_dir))
+        flow = AuthFlow(client, Outbox(settings.resolved_outbox_dir))
         password = set_cookies(flow.sign_in(flow.confirmed_user()))
         assert federated.keys() >= SIGN_IN_COOKIES
         for name in SIGN_IN_COOKIES:
@@ -150,37 +150,37 @@ class TestSignIn:
             assert shape == {k: v for k, v in password[name].items() if k != "value"}, name
 
     def test_a_second_sign_in_is_the_same_user(
-        self, fed_client: TestClient, fed_app: FastAPI
+        self, client: TestClient, app: FastAPI
     ) -> None:
-        sign_in(fed_client, PROVIDER)
-        first = fed_client.get("/auth/current_user").json()
-        fed_client.cookies.clear()
-        sign_in(fed_client, PROVIDER)
-        second = fed_client.get("/auth/current_user").json()
+        sign_in(client, PROVIDER)
+        first = client.get("/auth/current_user").json()
+        client.cookies.clear()
+        sign_in(client, PROVIDER)
+        second = client.get("/auth/current_user").json()
         assert (second["sub"], second["username"]) == (first["sub"], first["username"])
-        users = fed_app.state.services.identity.admin_list_users()
+        users = app.state.services.identity.admin_list_users()
         assert [u.username for u in users].count(first["username"]) == 1
 
-    def test_lands_on_redirect_to(self, fed_client: TestClient) -> None:
-        response = sign_in(fed_client, PROVIDER, "/account?tab=keys")
+    def test_lands_on_redirect_to(self, client: TestClient) -> None:
+        response = sign_in(client, PROVIDER, "/account?tab=keys")
         assert response.headers["location"] == "/account?tab=keys"
 
     def test_an_email_the_provider_does_not_verify(
-        self, fed_client: TestClient, fed_settings: Settings, oidc_provider: OidcProvider
+        self, client: TestClient, settings: Settings, oidc_provider: OidcProvider
     ) -> None:
         oidc_provider.email = "unverified@example.com"
         oidc_provider.email_verified = False
-        sign_in(fed_client, PROVIDER)
-        me = fed_client.get("/auth/current_user").json()
+        sign_in(client, PROVIDER)
+        me = client.get("/auth/current_user").json()
         assert (me["email"], me["email_verified"]) == ("unverified@example.com", False)
         # Not a sign-in alias: the address is still free for a password user to confirm.
-        fed_client.cookies.clear()
-        signup = fed_client.post("/auth/signup", json={
+        client.cookies.clear()
+        signup = client.post("/auth/signup", json={
             "username": "owner", "password": PASSWORD, "email": "unverified@example.com",
         })
         assert signup.status_code == 201
-        code = Outbox(fed_settings.resolved_outbox_dir).latest_code("unverified@example.com")
-        confirmed = fed_client.post(
+        code = Outbox(settings.resolved_outbox_dir).latest_code("unverified@example.com")
+        confirmed = client.post(
             "/auth/confirm_signup", json={"username": "owner", "code": code}
         )
         assert confirmed.status_code == 200, confirmed.text
@@ -208,9 +208,9 @@ class TestSignIn:
         finally:
             provider.stop()
 
-    def test_discovery_is_cached(self, fed_client: TestClient, oidc_provider: OidcProvider) -> None:
+    def test_discovery_is_cached(self, client: TestClient, oidc_provider: OidcProvider) -> None:
         for _ in range(3):
-            sign_in(fed_client, PROVIDER)
+            sign_in(client, PROVIDER)
         assert oidc_provider.discovery_requests == 1
 
 
@@ -228,64 +228,64 @@ OPEN_REDIRECTS = [
 
 
 @pytest.mark.parametrize("query", OPEN_REDIRECTS)
-def test_open_redirects_land_on_the_root(fed_client: TestClient, query: str) -> None:
-    authorize = fed_client.get(f"/auth/oauth/test/authorize?{query}", follow_redirects=False)
+def test_open_redirects_land_on_the_root(client: TestClient, query: str) -> None:
+    authorize = client.get(f"/auth/oauth/test/authorize?{query}", follow_redirects=False)
     assert authorize.status_code == 302
     back = httpx.get(authorize.headers["location"], timeout=5)
-    assert callback(fed_client, back.headers["location"]).headers["location"] == "/"
+    assert callback(client, back.headers["location"]).headers["location"] == "/"
 
 
 class TestFailures:
-    def test_a_state_mismatch(self, fed_client: TestClient) -> None:
-        hop = to_provider(fed_client, PROVIDER)
+    def test_a_state_mismatch(self, client: TestClient) -> None:
+        hop = to_provider(client, PROVIDER)
         forged = hop.callback_url.replace(hop.callback_params["state"], "forged-state")
-        assert_failed(fed_client, callback(fed_client, forged), "NotAuthorized")
+        assert_failed(client, callback(client, forged), "NotAuthorized")
 
-    def test_no_state(self, fed_client: TestClient) -> None:
-        hop = to_provider(fed_client, PROVIDER)
-        response = callback(fed_client, f"/auth/oauth/callback?code={hop.callback_params['code']}")
-        assert_failed(fed_client, response, "InvalidParameter")
+    def test_no_state(self, client: TestClient) -> None:
+        hop = to_provider(client, PROVIDER)
+        response = callback(client, f"/auth/oauth/callback?code={hop.callback_params['code']}")
+        assert_failed(client, response, "InvalidParameter")
 
-    def test_no_flow_cookie(self, fed_client: TestClient) -> None:
-        hop = to_provider(fed_client, PROVIDER)
-        fed_client.cookies.clear()
-        assert_failed(fed_client, callback(fed_client, hop.callback_url), "ExpiredCode")
+    def test_no_flow_cookie(self, client: TestClient) -> None:
+        hop = to_provider(client, PROVIDER)
+        client.cookies.clear()
+        assert_failed(client, callback(client, hop.callback_url), "ExpiredCode")
 
-    def test_a_tampered_flow_cookie(self, fed_client: TestClient) -> None:
-        hop = to_provider(fed_client, PROVIDER)
+    def test_a_tampered_flow_cookie(self, client: TestClient) -> None:
+        hop = to_provider(client, PROVIDER)
         value = set_cookies(hop.authorize)[FLOW_COOKIE]["value"]
         flipped = value[:-6] + ("A" if value[-6] != "A" else "B") + value[-5:]
-        fed_client.cookies.set(FLOW_COOKIE, flipped, path="/auth/oauth")
-        assert_failed(fed_client, callback(fed_client, hop.callback_url), "NotAuthorized")
+        client.cookies.set(FLOW_COOKIE, flipped, path="/auth/oauth")
+        assert_failed(client, callback(client, hop.callback_url), "NotAuthorized")
 
-    def test_an_expired_flow(self, fed_client: TestClient, fed_app: FastAPI) -> None:
+    def test_an_expired_flow(self, client: TestClient, app: FastAPI) -> None:
         now = [time.time()]
         sealer = FlowSealer(bytes(range(32)), clock=lambda: now[0])
-        fed_app.dependency_overrides[get_flow_sealer] = lambda: sealer
-        hop = to_provider(fed_client, PROVIDER)
+        app.dependency_overrides[get_flow_sealer] = lambda: sealer
+        hop = to_provider(client, PROVIDER)
         now[0] += 601
-        assert_failed(fed_client, callback(fed_client, hop.callback_url), "ExpiredCode")
+        assert_failed(client, callback(client, hop.callback_url), "ExpiredCode")
 
-    def test_a_replayed_code(self, fed_client: TestClient, oidc_provider: OidcProvider) -> None:
-        first = to_provider(fed_client, PROVIDER)
-        callback(fed_client, first.callback_url)
-        fed_client.cookies.clear()
+    def test_a_replayed_code(self, client: TestClient, oidc_provider: OidcProvider) -> None:
+        first = to_provider(client, PROVIDER)
+        callback(client, first.callback_url)
+        client.cookies.clear()
         # The code again, with a fresh flow whose state the attacker lets the browser carry.
-        second = to_provider(fed_client, PROVIDER)
+        second = to_provider(client, PROVIDER)
         replay = first.callback_url.replace(
             first.callback_params["state"], second.callback_params["state"]
         )
-        assert_failed(fed_client, callback(fed_client, replay), "NotAuthorized")
+        assert_failed(client, callback(client, replay), "NotAuthorized")
         assert oidc_provider.refusals[-1] == "code already used"
 
-    def test_a_pkce_mismatch(self, fed_client: TestClient, oidc_provider: OidcProvider) -> None:
+    def test_a_pkce_mismatch(self, client: TestClient, oidc_provider: OidcProvider) -> None:
         # A code stolen from one flow, redeemed by another flow's verifier.
-        stolen = to_provider(fed_client, PROVIDER)
-        other = to_provider(fed_client, PROVIDER)
-        response = callback(fed_client, stolen.callback_url.replace(
+        stolen = to_provider(client, PROVIDER)
+        other = to_provider(client, PROVIDER)
+        response = callback(client, stolen.callback_url.replace(
             stolen.callback_params["state"], other.callback_params["state"]
         ))
-        assert_failed(fed_client, response, "NotAuthorized")
+        assert_failed(client, response, "NotAuthorized")
         assert oidc_provider.refusals[-1] == "PKCE verifier mismatch"
 
     @pytest.mark.parametrize(
@@ -301,19 +301,19 @@ class TestFailures:
         ids=["nonce", "iss", "aud", "aud-without-azp", "expired", "at_hash"],
     )
     def test_a_bad_id_token(
-        self, fed_client: TestClient, oidc_provider: OidcProvider, claims: dict[str, object]
+        self, client: TestClient, oidc_provider: OidcProvider, claims: dict[str, object]
     ) -> None:
         oidc_provider.behaviour.claims = claims
-        assert_failed(fed_client, sign_in(fed_client, PROVIDER), "NotAuthorized")
+        assert_failed(client, sign_in(client, PROVIDER), "NotAuthorized")
 
     @pytest.mark.parametrize("same_kid", [True, False], ids=["forged-signature", "unknown-kid"])
     def test_a_bad_signature(
-        self, fed_client: TestClient, oidc_provider: OidcProvider, same_kid: bool
+        self, client: TestClient, oidc_provider: OidcProvider, same_kid: bool
     ) -> None:
         oidc_provider.behaviour.signing_key = SigningKey(
             kid=oidc_provider.key.kid if same_kid else None
         )
-        assert_failed(fed_client, sign_in(fed_client, PROVIDER), "NotAuthorized")
+        assert_failed(client, sign_in(client, PROVIDER), "NotAuthorized")
 
     @pytest.mark.parametrize(
         ("error", "code"),
@@ -324,34 +324,34 @@ class TestFailures:
         ],
     )
     def test_the_providers_error(
-        self, fed_client: TestClient, oidc_provider: OidcProvider, error: str, code: str
+        self, client: TestClient, oidc_provider: OidcProvider, error: str, code: str
     ) -> None:
         oidc_provider.behaviour.error = error
-        hop = to_provider(fed_client, PROVIDER)
+        hop = to_provider(client, PROVIDER)
         assert "code" not in hop.callback_params
-        assert_failed(fed_client, callback(fed_client, hop.callback_url), code)
+        assert_failed(client, callback(client, hop.callback_url), code)
 
-    def test_an_error_parameter_is_not_echoed(self, fed_client: TestClient) -> None:
-        to_provider(fed_client, PROVIDER)
-        response = callback(fed_client, "/auth/oauth/callback?error=%3Cscript%3Ealert(1)")
-        message = assert_failed(fed_client, response, "InvalidParameter")
+    def test_an_error_parameter_is_not_echoed(self, client: TestClient) -> None:
+        to_provider(client, PROVIDER)
+        response = callback(client, "/auth/oauth/callback?error=%3Cscript%3Ealert(1)")
+        message = assert_failed(client, response, "InvalidParameter")
         assert "<" not in message and "script" not in message
 
     def test_a_failing_token_endpoint(
-        self, fed_client: TestClient, oidc_provider: OidcProvider
+        self, client: TestClient, oidc_provider: OidcProvider
     ) -> None:
         oidc_provider.behaviour.token_status = 502
-        assert_failed(fed_client, sign_in(fed_client, PROVIDER), "ServiceUnavailable")
+        assert_failed(client, sign_in(client, PROVIDER), "ServiceUnavailable")
 
     def test_a_provider_gone_before_the_callback(
-        self, fed_client: TestClient, oidc_provider: OidcProvider
+        self, client: TestClient, oidc_provider: OidcProvider
     ) -> None:
-        hop = to_provider(fed_client, PROVIDER)
+        hop = to_provider(client, PROVIDER)
         oidc_provider.stop()
         started = time.monotonic()
-        response = callback(fed_client, hop.callback_url)
+        response = callback(client, hop.callback_url)
         assert time.monotonic() - started < 3
-        assert_failed(fed_client, response, "ServiceUnavailable")
+        assert_failed(client, response, "ServiceUnavailable")
 
     def test_a_provider_that_cannot_be_reached(
         self, make_fed_client: Callable[..., TestClient]
@@ -368,12 +368,12 @@ class TestFailures:
         assert set_cookies(response)[FLOW_COOKIE]["max-age"] == "0"
 
     def test_logs_hold_no_code_state_or_token(
-        self, fed_client: TestClient, caplog: pytest.LogCaptureFixture
+        self, client: TestClient, caplog: pytest.LogCaptureFixture
     ) -> None:
         caplog.set_level("DEBUG")
-        hop = to_provider(fed_client, PROVIDER)
-        callback(fed_client, hop.callback_url)
-        replayed = callback(fed_client, hop.callback_url)  # refused: the flow is over
+        hop = to_provider(client, PROVIDER)
+        callback(client, hop.callback_url)
+        replayed = callback(client, hop.callback_url)  # refused: the flow is over
         assert auth_error(replayed)[0] == "ExpiredCode"
         text = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
         assert "federated sign-in failed" in text
