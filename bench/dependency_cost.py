@@ -3,12 +3,15 @@
     python bench/dependency_cost.py
 
 The companion of (b) in bench/throughput.py. Requests here are ASGI calls made in this
-process, with no network, so the microseconds are the app's alone:
+process, with no network, so the microseconds are the app's alone. Besides the app's
+`/public` and `/protected` (a Bearer ID token, verified once and then cached), it calls
+the reference apps of bench/reference_app.py, whose `/protected` differs only by how it
+finds its user, and takes the differences:
 
-- the app's `/public` and `/protected` (a Bearer ID token, verified once and then cached);
-- FastAPI's price for one `Depends`: two one-route apps that differ only by a trivial
-  async dependency that takes the request;
-- the check itself: `require_current_user` awaited on its own.
+- FastAPI's price for resolving one `Depends`, in place: a dependency that returns a
+  fixed user, against a route that uses the fixed user directly;
+- the check, through `Depends` and called inline;
+- the route itself: `/protected` with no check against `/public`.
 """
 
 from __future__ import annotations
@@ -25,40 +28,16 @@ import time
 import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fastapi import Depends, FastAPI, Request
-from pydantic import BaseModel
+from fastapi import FastAPI
 from starlette.types import ASGIApp, Message
 
 from bench.report import table
 
 Headers = list[tuple[bytes, bytes]]
-
-
-class Greeting(BaseModel):
-    message: str
-    username: str
-
-
-async def constant_user(request: Request) -> str:
-    return "bench"
-
-
-def one_route_app(*, with_dependency: bool) -> FastAPI:
-    """`/x`, shaped like `/protected`; the user comes from a dependency, or is a constant."""
-    app = FastAPI()
-    if with_dependency:
-        @app.get("/x", response_model=Greeting)
-        async def greet(user: Annotated[str, Depends(constant_user)]) -> Greeting:
-            return Greeting(message=f"Hello {user}", username=user)
-    else:
-        @app.get("/x", response_model=Greeting)
-        async def greet_constant() -> Greeting:
-            return Greeting(message="Hello bench", username="bench")
-    return app
 
 
 def http_scope(path: str, headers: Headers) -> dict[str, Any]:
@@ -114,16 +93,15 @@ def signed_in_app(directory: Path) -> tuple[FastAPI, str]:
 async def measure(rounds: int, number: int) -> None:
     with tempfile.TemporaryDirectory() as directory:
         app, token = signed_in_app(Path(directory))
-        from app.auth.dependencies import require_current_user
+        # Built from the same environment: the same pool, keys and signed-in session.
+        from bench.reference_app import reference_app
 
         bearer = [(b"authorization", f"Bearer {token}".encode())]
-        request = Request({**http_scope("/protected", bearer), "app": app})
-        cases: dict[str, Callable[[], Awaitable[object]]] = {
+        cases = {
             "/public": request_call(app, "/public", []),
             "/protected": request_call(app, "/protected", bearer),
-            "one route": request_call(one_route_app(with_dependency=False), "/x", []),
-            "one route + Depends": request_call(one_route_app(with_dependency=True), "/x", []),
-            "the check alone": lambda: require_current_user(request),
+            **{variant: request_call(reference_app(variant), "/protected", bearer)
+               for variant in ("depends-constant", "inline", "constant")},
         }
         timings: dict[str, list[float]] = {name: [] for name in cases}
         for call in cases.values():
@@ -133,15 +111,25 @@ async def measure(rounds: int, number: int) -> None:
                 timings[name].append(await microseconds_per_call(call, number))
 
     us = {name: statistics.median(values) for name, values in timings.items()}
+
+    def rate(name: str) -> str:
+        return f"{us[name]:6.1f} us  ({us['/public'] / us[name]:.2f}x the rate of /public)"
+
     table(f"in-process cost per request, median of {rounds} rounds of {number:,}", [
         ("GET /public", f"{us['/public']:6.1f} us"),
-        ("GET /protected", f"{us['/protected']:6.1f} us  "
-                           f"({us['/public'] / us['/protected']:.2f}x the rate of /public)"),
-        ("the difference", f"{us['/protected'] - us['/public']:6.1f} us"),
+        ("GET /protected", rate("/protected")),
+        ("  with a Depends returning a fixed user", rate("depends-constant")),
+        ("  with the check inline, no Depends", rate("inline")),
+        ("  with no check", rate("constant")),
+    ])
+    table("where the difference goes", [
+        ("/protected over /public", f"{us['/protected'] - us['/public']:6.1f} us"),
         ("FastAPI resolving one Depends",
-         f"{us['one route + Depends'] - us['one route']:6.1f} us  (one-route apps: "
-         f"{us['one route']:.1f} us without, {us['one route + Depends']:.1f} us with)"),
-        ("the check awaited alone", f"{us['the check alone']:6.1f} us  (warm caches)"),
+         f"{us['depends-constant'] - us['constant']:6.1f} us"),
+        ("the check, through Depends", f"{us['/protected'] - us['depends-constant']:6.1f} us"),
+        ("the check, inline", f"{us['inline'] - us['constant']:6.1f} us"),
+        ("the route itself (its place, its answer)",
+         f"{us['constant'] - us['/public']:6.1f} us"),
     ])
 
 

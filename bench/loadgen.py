@@ -80,14 +80,17 @@ def rss_kib(pid: int) -> int:
 
 
 @contextmanager
-def running_server(**env: str) -> Iterator[tuple[LiveServer, str]]:
+def running_server(
+    app: tuple[str, ...] = ("app.main:app",), **env: str
+) -> Iterator[tuple[LiveServer, str]]:
     """A server on a fresh pool, with one signed-in user; yields it and the user's token."""
     with tempfile.TemporaryDirectory() as directory:
         base = Path(directory)
         server = LiveServer({
             "LOCAL_POOL_DIR": str(base / "pool"), "MAIL_BACKEND": "outbox",
             "OUTBOX_DIR": str(base / "outbox"), "LOG_LEVEL": "WARNING", **env,
-        }, log_path=base / "server.log", launcher=pinned(1)).start()
+        }, log_path=base / "server.log", launcher=pinned(1),
+            app=("--app-dir", str(REPO), *app)).start()
         try:
             with httpx.Client(base_url=server.url) as client:
                 flow = AuthFlow(client, Outbox(base / "outbox"))

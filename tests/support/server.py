@@ -15,19 +15,20 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class LiveServer(ServerProcess):
-    """`uvicorn app.main:app` with the given environment."""
+    """`uvicorn app.main:app` (or another `app`: uvicorn's arguments) with the given environment."""
 
     name = "server"
 
     def __init__(
         self, env: Mapping[str, str], *, workers: int = 1, log_path: Path,
-        launcher: Sequence[str] = (),
+        launcher: Sequence[str] = (), app: Sequence[str] = ("app.main:app",),
     ) -> None:
         super().__init__(log_path)
         self.env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
         self.env.pop("PYTEST_CURRENT_TEST", None)
         self.workers = workers
         self.launcher = list(launcher)  # e.g. setpriv, to run the server with fewer rights
+        self.app = list(app)
 
     @property
     def stdout_path(self) -> Path:
@@ -35,7 +36,7 @@ class LiveServer(ServerProcess):
         return self.log_path.with_name(self.log_path.name + ".stdout")
 
     def command(self) -> Sequence[str]:
-        return [*self.launcher, sys.executable, "-m", "uvicorn", "app.main:app",
+        return [*self.launcher, sys.executable, "-m", "uvicorn", *self.app,
                 "--host", "127.0.0.1", "--port", str(self.port),
                 "--workers", str(self.workers), "--no-server-header"]
 
