@@ -1,10 +1,11 @@
 """Request guards that run before routing, as pure ASGI middleware (no per-request task).
 
 `BodyGuard` answers a body that is not JSON with 415 and a body over the limit with 413,
-before any of it reaches a route: FastAPI would otherwise try to parse a form or buffer
-megabytes. `SecurityHeaders` adds the headers every response should carry. `AccessLog`
-writes a request line at DEBUG. `ContractCORSMiddleware` is Starlette's CORS with its
-refusals in the contract's error envelope.
+before any of it reaches a route, whether or not its size was declared: FastAPI would
+otherwise try to parse a form or buffer megabytes. `SecurityHeaders` adds the headers
+every response should carry. `AccessLog` writes a request line at DEBUG.
+`ContractCORSMiddleware` is Starlette's CORS with its refusals in the contract's error
+envelope.
 """
 
 from __future__ import annotations
@@ -72,27 +73,30 @@ class BodyGuard:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
+        is_json = _is_json(headers.get(b"content-type", b"").decode("latin-1"))
         length_header = headers.get(b"content-length")
         chunked = b"chunked" in headers.get(b"transfer-encoding", b"").lower()
-        try:
-            declared = int(length_header) if length_header is not None else None
-        except ValueError:
-            await _send_error(send, InvalidParameterError("Content-Length is not a number."))
-            return
-        has_body = chunked or bool(declared)
-        if declared is not None and declared > self.max_body_bytes:
-            await _send_error(send, PayloadTooLargeError(
-                f"The body is {declared} bytes; the limit is {self.max_body_bytes}."
-            ))
-            return
-        if has_body and not _is_json(headers.get(b"content-type", b"").decode("latin-1")):
-            await _send_error(send, UnsupportedMediaTypeError())
-            return
-        if not chunked:
+        if length_header is not None and not chunked:
+            if not length_header.strip().isdigit():
+                await _send_error(send, InvalidParameterError("Content-Length is not a number."))
+                return
+            declared = int(length_header)
+            if declared > self.max_body_bytes:
+                await _send_error(send, PayloadTooLargeError(
+                    f"The body is {declared} bytes; the limit is {self.max_body_bytes}."
+                ))
+                return
+            if declared and not is_json:
+                await _send_error(send, UnsupportedMediaTypeError())
+                return
             await self.app(scope, receive, send)
             return
+        if chunked and not is_json:
+            await _send_error(send, UnsupportedMediaTypeError())
+            return
 
-        # A chunked body has no declared size: read it here, up to the limit, then replay it.
+        # No declared size: a chunked body, or an event from API Gateway (whose headers need
+        # not carry Content-Length). Read it here, up to the limit, then replay it.
         chunks: list[bytes] = []
         received = 0
         more = True
@@ -109,6 +113,9 @@ class BodyGuard:
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
+        if received and not is_json:
+            await _send_error(send, UnsupportedMediaTypeError())
+            return
         replayed = False
 
         async def replay() -> Message:

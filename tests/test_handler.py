@@ -118,3 +118,45 @@ def test_health_through_the_handler(handler: Mangum, client: TestClient) -> None
     response = handler(health, Context())
     assert response["statusCode"] == 200
     assert json.loads(response["body"]) == {"status": "ok"}
+
+
+class TestBodiesWithoutALength:
+    """API Gateway's events need not carry Content-Length (the SAM CLI's do not): the body
+    guard still refuses what is not JSON, or too big, as it does behind uvicorn."""
+
+    def _sign_in(self, body: bytes, content_type: str) -> dict[str, Any]:
+        call = event("rest_v1_post_signin.json", body=base64.b64encode(body).decode(),
+                     isBase64Encoded=True)
+        call["headers"]["Content-Type"] = content_type
+        call["multiValueHeaders"]["Content-Type"] = [content_type]
+        assert "Content-Length" not in call["headers"]
+        return call
+
+    def test_a_form_body_is_415(self, handler: Mangum) -> None:
+        response = handler(self._sign_in(b"username=a&password=b",
+                                         "application/x-www-form-urlencoded"), Context())
+        assert response["statusCode"] == 415
+        assert json.loads(response["body"])["error"] == "UnsupportedMediaType"
+
+    def test_a_body_over_the_limit_is_413(self, handler: Mangum) -> None:
+        huge = json.dumps({"username": "a", "password": "x" * 100_000}).encode()
+        response = handler(self._sign_in(huge, "application/json"), Context())
+        assert response["statusCode"] == 413
+        assert json.loads(response["body"])["error"] == "PayloadTooLarge"
+
+    def test_a_json_body_goes_through(self, handler: Mangum) -> None:
+        response = handler(self._sign_in(b'{"username": "nobody", "password": "Wrong-pass1"}',
+                                         "application/json"), Context())
+        assert response["statusCode"] == 401
+        assert json.loads(response["body"])["error"] == "NotAuthorized"
+
+    @pytest.mark.parametrize("length", ["-5", "1_0", "ten"])
+    def test_a_content_length_that_is_not_a_size_is_400(
+        self, handler: Mangum, length: str
+    ) -> None:
+        call = self._sign_in(b'{"username": "a", "password": "b"}', "application/json")
+        call["headers"]["Content-Length"] = length
+        call["multiValueHeaders"]["Content-Length"] = [length]
+        response = handler(call, Context())
+        assert response["statusCode"] == 400
+        assert json.loads(response["body"])["error"] == "InvalidParameter"
