@@ -17,7 +17,13 @@ from fastapi import APIRouter, FastAPI
 from app.content.router import router as content_router
 from app.deferred import defer_routers
 from app.errors import install_error_handlers
-from app.middleware import AccessLog, BodyGuard, ContractCORSMiddleware, SecurityHeaders
+from app.middleware import (
+    AccessLog,
+    BodyGuard,
+    ContractCORSMiddleware,
+    HeadAsGet,
+    SecurityHeaders,
+)
 from app.openapi import install_openapi
 from app.services import Services
 from app.settings import Settings, SettingsError, get_settings
@@ -74,7 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(system_router)
     app.include_router(web_router)
 
-    # Added innermost first: security headers wrap everything, CORS answers preflights
+    # Added innermost first: HEAD is made GET before anything looks at the method (so it
+    # needs what GET needs), security headers wrap everything, CORS answers preflights
     # before any check, usage plans refuse as API Gateway would before the app sees the
     # request, and the body guard refuses what no route should read.
     app.add_middleware(BodyGuard)
@@ -97,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_age=600,
     )
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(HeadAsGet)
     if settings.log_level == "DEBUG":
         app.add_middleware(AccessLog)
     install_openapi(app, cookie_name=settings.cookie_name, plans=plans)

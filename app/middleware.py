@@ -3,9 +3,9 @@
 `BodyGuard` answers a body that is not JSON with 415 and a body over the limit with 413,
 before any of it reaches a route, whether or not its size was declared: FastAPI would
 otherwise try to parse a form or buffer megabytes. `SecurityHeaders` adds the headers
-every response should carry. `AccessLog` writes a request line at DEBUG.
-`ContractCORSMiddleware` is Starlette's CORS with its refusals in the contract's error
-envelope.
+every response should carry. `HeadAsGet` answers HEAD on the GET routes outside `/auth`.
+`AccessLog` writes a request line at DEBUG. `ContractCORSMiddleware` is Starlette's CORS
+with its refusals in the contract's error envelope.
 """
 
 from __future__ import annotations
@@ -151,6 +151,38 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class HeadAsGet:
+    """HEAD answered as GET without its body (RFC 9110 §9.3.2), as Starlette's own routes do.
+
+    FastAPI's routes take only the methods they declare, so an uptime check that sends
+    HEAD to `/health` got 405. Not under `/auth`: its GET routes act (sign-out) or start
+    a flow (federated sign-in), which a HEAD must not do.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD" or _under_auth(scope):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}  # Content-Length still says GET's size
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_without_body)
+
+
+def _under_auth(scope: Scope) -> bool:
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    if root_path and path.startswith(root_path):  # behind API Gateway, a stage: /prod/auth
+        path = path[len(root_path):]
+    return path == "/auth" or path.startswith("/auth/")
 
 
 class AccessLog:

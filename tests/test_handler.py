@@ -75,6 +75,16 @@ class TestRestApiV1:
         assert anonymous["statusCode"] == 401
         assert json.loads(anonymous["body"])["error"] == "NotAuthorized"
 
+    @pytest.mark.parametrize(("path", "status"), [("/health", 200), ("/auth/signout", 405)])
+    def test_head_under_a_stage(self, handler: Mangum, path: str, status: int) -> None:
+        """HEAD is GET without a body, except under /auth; the stage prefix changes nothing."""
+        head = event("rest_v1_get_protected.json", httpMethod="HEAD", path=path)
+        head["requestContext"]["path"] = f"/prod{path}"
+        response = handler(head, Context())
+        assert response["statusCode"] == status
+        if status == 200:
+            assert response["body"] == ""
+
 
 class TestHttpApiV2:
     def test_sign_in_cookies_come_back_in_the_cookies_list(

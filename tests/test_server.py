@@ -270,6 +270,17 @@ class TestErrors:
         assert http.get("/nope").json()["error"] == "NotFound"
         assert http.delete("/public").json()["error"] == "MethodNotAllowed"
 
+    def test_head_answers_as_get_without_a_body(self, http: httpx.Client) -> None:
+        for path in ("/health", "/public", "/"):
+            get, head = http.get(path), http.head(path)
+            assert (head.status_code, head.content) == (200, b""), path
+            assert head.headers["content-length"] == get.headers["content-length"], path
+            assert head.headers["content-type"] == get.headers["content-type"], path
+        assert http.head("/protected").status_code == 401
+        # /auth's GET routes act or start a flow: a HEAD does neither.
+        assert http.head("/auth/signout").status_code == 405
+        assert http.head("/auth/oauth/x/authorize").status_code == 405
+
 
 class TestCsrf:
     def test_cross_site_get_sign_out_is_refused(
