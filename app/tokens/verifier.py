@@ -199,7 +199,9 @@ class CachingVerifier:
 
     def __init__(self, verifier: TokenVerifier, cache: VerifiedTokenCache | None = None) -> None:
         self.verifier = verifier
-        self.cache = cache or VerifiedTokenCache(leeway_seconds=verifier.leeway)
+        # Not `cache or ...`: an empty cache is falsy, and would be replaced.
+        self.cache = cache if cache is not None else VerifiedTokenCache(
+            leeway_seconds=verifier.leeway)
 
     def subject(self, token: str, token_uses: tuple[TokenUse, ...]) -> TokenSubject:
         """The subject of a valid token, verified the first time it is seen."""

@@ -140,6 +140,14 @@ class TestVerifiedTokenCache:
             cached.verify(token, ("id",))
         assert len(calls) == 1
 
+    def test_a_given_cache_is_used_even_while_empty(
+        self, key: SigningKey, verifier: TokenVerifier
+    ) -> None:
+        cache = VerifiedTokenCache()
+        cached = CachingVerifier(verifier, cache)
+        cached.verify(key.sign(claims()), ("id",))
+        assert len(cache) == 1
+
     def test_an_entry_ends_at_exp(self, key: SigningKey) -> None:
         now = [1000.0]
         cache = VerifiedTokenCache(clock=lambda: now[0], leeway_seconds=0)
