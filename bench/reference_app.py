@@ -11,6 +11,8 @@ differs from the product:
 - `inline`: the product's own check, awaited from the endpoint's body instead of
   through `Depends`.
 - `constant`: no check at all; what remains is the route itself.
+- `reverify`: the product's dependency on a token cache that keeps nothing, so that every
+  request verifies the signature again: what the cache of verified tokens buys.
 
 Benchmarks only: bench/throughput.py serves them, bench/dependency_cost.py calls them.
 """
@@ -29,6 +31,7 @@ import app.main
 from app.auth.dependencies import require_current_user
 from app.content import router as content
 from app.identity.provider import UserRecord
+from app.tokens.verifier import VerifiedTokenCache
 
 FIXED_USER = UserRecord(
     username="bench", sub="00000000-0000-0000-0000-000000000000", email=None,
@@ -63,11 +66,27 @@ async def _constant() -> content.ProtectedResponse:
     return _greet(FIXED_USER)
 
 
+_KEEPS_NOTHING = VerifiedTokenCache(maxsize=0)
+
+
+async def reverified_user(request: Request) -> UserRecord:
+    verifier = await request.app.state.services.ready_verifier()
+    verifier.cache = _KEEPS_NOTHING
+    return await require_current_user(request)
+
+
+async def _reverify(
+    user: Annotated[UserRecord, Depends(reverified_user)],
+) -> content.ProtectedResponse:
+    return _greet(user)
+
+
 Endpoint = Callable[..., Coroutine[Any, Any, content.ProtectedResponse]]
 VARIANTS: dict[str, Endpoint] = {
     "depends-constant": _depends_constant,
     "inline": _inline,
     "constant": _constant,
+    "reverify": _reverify,
 }
 
 
