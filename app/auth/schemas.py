@@ -3,7 +3,14 @@
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    model_validator,
+)
 
 from app.identity.provider import ChallengeName, CodeDelivery, UserRecord
 
@@ -170,7 +177,8 @@ class CodeRequest(BaseModel):
 
 
 class SmsMfaRequest(BaseModel):
-    enabled: bool
+    # A JSON boolean only: lax parsing would also read 0, "no" or "off" as turning it off.
+    enabled: StrictBool
 
 
 class MfaStatusResponse(BaseModel):

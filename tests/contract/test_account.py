@@ -246,6 +246,19 @@ class TestTotp:
         assert outcome == (401, "NotAuthorized"), stolen.text
 
 
+@pytest.mark.parametrize("enabled", [0, "off", "false", None])
+def test_sms_mfa_is_switched_by_a_json_boolean_only(
+    backend: Backend, user_flow: AuthFlow, enabled: object
+) -> None:
+    user_flow.signed_in_user()
+    refused = backend.client.post("/auth/mfa/sms", headers=user_flow.csrf(),
+                                  json={"enabled": enabled})
+    assert (refused.status_code, refused.json()["error"]) == (422, "ValidationError")
+    switched = backend.client.post("/auth/mfa/sms", headers=user_flow.csrf(),
+                                   json={"enabled": False})
+    assert switched.json() == {"mfa_enabled": False}, switched.text
+
+
 WRITES = [
     ("/auth/change_password", {"old_password": PASSWORD, "new_password": NEW_PASSWORD}),
     ("/auth/update_attributes", {"email": "csrf@example.com"}),
