@@ -53,6 +53,7 @@ def route_table(plans: PlansFile) -> dict[str, dict[str, bool]]:
       reach the app instead of API Gateway's 403 for a missing method.
     - A method named by a method throttle gets a method of its own, because a usage plan
       can throttle only a method that exists ("/protected/GET").
+    - A keyed GET keys HEAD too: the app answers HEAD as GET, body left out.
 
     Raises:
         ValueError: a key on /auth or on OPTIONS, which SPEC §7 rules out.
@@ -70,6 +71,8 @@ def route_table(plans: PlansFile) -> dict[str, dict[str, bool]]:
         any_keyed = ("ANY", path) in keyed
         methods = table.setdefault(path, {})
         methods[method] = (method, path) in keyed or any_keyed
+        if method == "GET" and methods[method]:
+            methods["HEAD"] = True  # the app answers HEAD as GET: it needs GET's key
         methods.setdefault("ANY", any_keyed)
         methods["OPTIONS"] = False
     return table

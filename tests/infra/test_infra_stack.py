@@ -524,6 +524,7 @@ class TestRestApi:
         for (method, path), props in routes.items():
             expected = method != "OPTIONS" and (
                 (method, path) in keyed or ("ANY", path) in keyed
+                or (method == "HEAD" and ("GET", path) in keyed)
             )
             assert props.get("ApiKeyRequired", False) is expected, (method, path)
         # Each route the file names is a method of its own with the key required.
@@ -543,6 +544,8 @@ class TestRestApi:
     def test_partly_keyed_paths_keep_other_methods_open(self, full_synth: Synthesized) -> None:
         routes = methods_by_route(full_synth)
         assert routes[("GET", "/protected")]["ApiKeyRequired"] is True
+        # The app answers HEAD as GET, so HEAD needs GET's key at the gateway too.
+        assert routes[("HEAD", "/protected")]["ApiKeyRequired"] is True
         assert routes[("ANY", "/protected")]["ApiKeyRequired"] is False
         assert routes[("GET", "/v1/items/{id}")]["ApiKeyRequired"] is True
         # A throttle on an open route gives it a method of its own, still open.
