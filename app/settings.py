@@ -14,6 +14,8 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
+from app.urls import http_url
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PLANS_FILE = Path(__file__).resolve().parent / "usage" / "default_plans.json"
 
@@ -30,6 +32,11 @@ class OidcProviderSettings(BaseModel):
     client_id: str
     client_secret: SecretStr | None = None
     scopes: list[str] = Field(default_factory=lambda: ["openid", "email", "profile"])
+
+    @field_validator("issuer")
+    @classmethod
+    def _fetchable_issuer(cls, value: str) -> str:
+        return http_url(value)
 
 
 class Settings(BaseSettings):
@@ -117,6 +124,18 @@ class Settings(BaseSettings):
             raise ValueError("'*' cannot be used with cookies; list the exact origins")
         # An Origin header never ends with "/": "https://app.example/" would match nothing.
         return [origin.strip().rstrip("/") for origin in value]
+
+    @field_validator("local_oidc_providers")
+    @classmethod
+    def _distinct_providers(
+        cls, value: list[OidcProviderSettings]
+    ) -> list[OidcProviderSettings]:
+        # Usernames ignore case, so `corp_<sub>` and `Corp_<sub>` would be one user.
+        names = [provider.name.casefold() for provider in value]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"provider names must differ in more than case: {repeated}")
+        return value
 
     @field_validator("session_secret")
     @classmethod

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from app.settings import SettingsError, load_settings
@@ -55,3 +57,36 @@ def test_wrong_values_are_named(monkeypatch: pytest.MonkeyPatch, name: str, valu
         load_settings()
     expected = "SMTP_HOST" if name == "MAIL_BACKEND" else name
     assert expected in str(error.value) or name.lower() in str(error.value)
+
+
+def _providers(*entries: tuple[str, str]) -> str:
+    return json.dumps([{"name": name, "issuer": issuer, "client_id": "app"}
+                       for name, issuer in entries])
+
+
+@pytest.mark.parametrize("issuer", [
+    "http://[::1", "https://exämple..com", "accounts.google.com", "ftp://idp.example",
+    "https://idp.example:port", "https://idp.example/ x",
+])
+def test_an_issuer_that_cannot_be_fetched_stops_start_up(
+    monkeypatch: pytest.MonkeyPatch, issuer: str
+) -> None:
+    monkeypatch.setenv("LOCAL_OIDC_PROVIDERS", _providers(("corp", issuer)))
+    with pytest.raises(SettingsError, match="LOCAL_OIDC_PROVIDERS"):
+        load_settings()
+
+
+def test_usable_issuers_are_kept_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `iss` is compared as a string: no slash added, nothing normalised.
+    issuers = ["https://accounts.google.com", "http://127.0.0.1:9000/realms/x/",
+               "http://[::1]:8080"]
+    monkeypatch.setenv("LOCAL_OIDC_PROVIDERS",
+                       _providers(*((f"p{i}", issuer) for i, issuer in enumerate(issuers))))
+    assert [p.issuer for p in load_settings().local_oidc_providers] == issuers
+
+
+def test_provider_names_must_differ_in_more_than_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCAL_OIDC_PROVIDERS", _providers(
+        ("corp", "https://a.example"), ("Corp", "https://b.example")))
+    with pytest.raises(SettingsError, match="corp"):
+        load_settings()

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import httpx
 
 from app.errors import ServiceUnavailableError
+from app.urls import http_url
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,12 @@ class ProviderMetadata(NamedTuple):
 
 def _endpoint(document: dict[str, Any], name: str) -> str:
     value = document.get(name)
-    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
-        raise ValueError(f"{name} is missing or not a URL")
-    return value
+    if not isinstance(value, str):
+        raise ValueError(f"{name} is missing")
+    try:
+        return http_url(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
 
 
 def parse_metadata(document: Any, issuer: str) -> ProviderMetadata:
@@ -101,7 +105,7 @@ class DiscoveryCache:
             try:
                 self._metadata = self._fetch()
                 self._fresh_until = now + self._ttl
-            except (httpx.HTTPError, ValueError) as exc:
+            except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
                 log.warning("OpenID configuration unavailable", extra={
                     "provider": self.provider, "reason": f"{type(exc).__name__}: {exc}"[:200],
                 })

@@ -111,7 +111,7 @@ def exchange_code(
             token_endpoint, data=form, auth=auth, timeout=timeout, follow_redirects=False,
             headers={"Accept": "application/json"},
         )
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         log.warning("token endpoint unreachable",
                     extra={"provider": provider, "reason": type(exc).__name__})
         raise ServiceUnavailableError(

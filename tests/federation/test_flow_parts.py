@@ -1,4 +1,5 @@
-"""The flow cookie's sealing, the redirect rules and COGNITO_DOMAIN, without any server."""
+"""The flow cookie's sealing, the redirect rules, COGNITO_DOMAIN and discovery documents,
+without any server."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from app.errors import ExpiredCodeError, NotAuthorizedError
 from app.federation.cognito import domain_base_url
+from app.federation.discovery import parse_metadata
 from app.federation.flow import FlowSealer, derive_flow_key
 from app.federation.redirects import error_location, safe_redirect_path
 
@@ -120,3 +122,25 @@ def test_error_location_encodes_the_message() -> None:
 )
 def test_cognito_domain(domain: str, expected: str) -> None:
     assert domain_base_url(domain) == expected
+
+
+ISSUER = "https://idp.example"
+
+
+def discovery_document(**changes: object) -> dict[str, object]:
+    return {"issuer": ISSUER, "authorization_endpoint": f"{ISSUER}/authorize",
+            "token_endpoint": f"{ISSUER}/token", "jwks_uri": f"{ISSUER}/jwks", **changes}
+
+
+def test_a_discovery_document_is_read() -> None:
+    metadata = parse_metadata(discovery_document(), ISSUER)
+    assert (metadata.token_endpoint, metadata.jwks_uri) == (f"{ISSUER}/token", f"{ISSUER}/jwks")
+
+
+@pytest.mark.parametrize("endpoint", [
+    "http://[::1", "https://exämple..com/token", "/token", "idp.example/token", None, 7,
+])
+def test_discovery_refuses_endpoints_no_client_can_fetch(endpoint: object) -> None:
+    # Refused here, they make the provider unavailable (503) rather than break a request.
+    with pytest.raises(ValueError, match="token_endpoint"):
+        parse_metadata(discovery_document(token_endpoint=endpoint), ISSUER)
