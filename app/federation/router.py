@@ -98,12 +98,25 @@ def _redirect(location: str) -> RedirectResponse:
     return response
 
 
-def _failure(request: Request, settings: Settings, error: AppError) -> RedirectResponse:
-    """Back to the frontend with the error; no sign-in cookie, and the flow is over."""
+def _failure(
+    request: Request, settings: Settings, error: AppError, *, ends_flow: bool = True
+) -> RedirectResponse:
+    """Back to the frontend with the error and no sign-in cookie; the flow is over unless
+    the answer was not this flow's."""
     log.info("federated sign-in failed", extra={"error": error.code, "reason": error.message})
     response = _redirect(error_location(public_prefix(request), error.code, error.message))
-    _clear_flow_cookie(response, request, settings)
+    if ends_flow:
+        _clear_flow_cookie(response, request, settings)
     return response
+
+
+class _NotThisFlow(Exception):
+    """A callback whose state is not the flow's: a forged or stale link, which must not
+    end (or even cancel) the sign-in this browser has in progress."""
+
+    def __init__(self, error: AppError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 @router.get(
@@ -176,14 +189,16 @@ def _finish(
     request: Request, settings: Settings, federation: FederatedSignIn, sealer: FlowSealer,
     code: str | None, state: str | None, error: str | None,
 ) -> tuple[FlowState, TokenSet]:
+    flow = _open_flow(request, sealer)
+    # The state ties the answer, an error included (RFC 6749 §4.1.2.1), to the browser that
+    # started the flow: no login CSRF, and no cancelling someone's sign-in with a link.
+    if not state or not hmac.compare_digest(state.encode(), flow.state.encode()):
+        raise _NotThisFlow(NotAuthorizedError(
+            "The sign-in answer does not belong to this browser. Try again."))
     if error:
         raise _provider_error(error)
-    flow = _open_flow(request, sealer)
-    if not code or not state:
-        raise InvalidParameterError("The provider's answer has no code or no state.")
-    # The state ties the answer to the browser that started the flow (no login CSRF).
-    if not hmac.compare_digest(state.encode(), flow.state.encode()):
-        raise NotAuthorizedError("The sign-in answer does not belong to this browser. Try again.")
+    if not code:
+        raise InvalidParameterError("The provider's answer has no code.")
     tokens = federation.complete(flow, code=code, redirect_uri=callback_uri(request, settings))
     return flow, tokens
 
@@ -210,6 +225,8 @@ def federated_callback(
     """Finish a federated sign-in: where the identity provider sends the browser back."""
     try:
         flow, tokens = _finish(request, settings, federation, sealer, code, state, error)
+    except _NotThisFlow as stray:
+        return _failure(request, settings, stray.error, ends_flow=False)
     except AppError as exc:
         return _failure(request, settings, exc)
     except Exception as exc:

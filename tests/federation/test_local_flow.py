@@ -39,15 +39,21 @@ from tests.support.users import PASSWORD, AuthFlow
 SIGN_IN_COOKIES = {"token", "access_token", "refresh_token", "csrf_token"}
 
 
-def assert_failed(client: TestClient, response: httpx.Response, code: str) -> str:
-    """A failure: to the frontend with `code` and a message, no sign-in cookie, flow over."""
+def assert_failed(
+    client: TestClient, response: httpx.Response, code: str, *, flow_ended: bool = True
+) -> str:
+    """A failure: to the frontend with `code` and a message, no sign-in cookie, and the
+    flow over (or, for an answer that is not the flow's, left as it was)."""
     assert response.status_code == 302
     error, message = auth_error(response)
     assert error == code, (error, message)
     assert message
     cookies = set_cookies(response)
     assert not SIGN_IN_COOKIES & cookies.keys()
-    assert cookies[FLOW_COOKIE]["max-age"] == "0"
+    if flow_ended:
+        assert cookies[FLOW_COOKIE]["max-age"] == "0"
+    else:
+        assert FLOW_COOKIE not in cookies
     assert "token" not in client.cookies
     return message
 
@@ -236,14 +242,25 @@ def test_open_redirects_land_on_the_root(client: TestClient, query: str) -> None
 
 
 class TestFailures:
-    def test_a_state_mismatch(self, client: TestClient) -> None:
+    @pytest.mark.parametrize("forged", [
+        "?code=stolen&state=forged-state", "?code=stolen", "?error=access_denied",
+        "?error=access_denied&state=forged-state",
+    ])
+    def test_an_answer_that_is_not_the_flows_leaves_it_alone(
+        self, client: TestClient, forged: str
+    ) -> None:
+        """A link to the callback (a forged state, or none) is refused, and cannot end
+        or cancel the sign-in this browser has in progress."""
         hop = to_provider(client, PROVIDER)
-        forged = hop.callback_url.replace(hop.callback_params["state"], "forged-state")
-        assert_failed(client, callback(client, forged), "NotAuthorized")
+        response = callback(client, "/auth/oauth/callback" + forged)
+        assert_failed(client, response, "NotAuthorized", flow_ended=False)
+        assert callback(client, hop.callback_url).headers["location"] == "/"
+        assert "token" in client.cookies
 
-    def test_no_state(self, client: TestClient) -> None:
+    def test_no_code(self, client: TestClient) -> None:
         hop = to_provider(client, PROVIDER)
-        response = callback(client, f"/auth/oauth/callback?code={hop.callback_params['code']}")
+        state = hop.callback_params["state"]
+        response = callback(client, f"/auth/oauth/callback?state={state}")
         assert_failed(client, response, "InvalidParameter")
 
     def test_no_flow_cookie(self, client: TestClient) -> None:
@@ -332,8 +349,9 @@ class TestFailures:
         assert_failed(client, callback(client, hop.callback_url), code)
 
     def test_an_error_parameter_is_not_echoed(self, client: TestClient) -> None:
-        to_provider(client, PROVIDER)
-        response = callback(client, "/auth/oauth/callback?error=%3Cscript%3Ealert(1)")
+        state = to_provider(client, PROVIDER).callback_params["state"]
+        response = callback(client, f"/auth/oauth/callback?state={state}"
+                                    "&error=%3Cscript%3Ealert(1)")
         message = assert_failed(client, response, "InvalidParameter")
         assert "<" not in message and "script" not in message
 
