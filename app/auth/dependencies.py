@@ -21,12 +21,17 @@ from fastapi.security import APIKeyCookie, HTTPBearer
 
 from app.auth.cookies import ACCESS_COOKIE, CookiePolicy, DuplicateCookieError, read_cookie
 from app.auth.csrf import SAFE_METHODS, require_csrf_token
-from app.errors import NotAuthorizedError
+from app.errors import NotAuthorizedError, ServiceUnavailableError
 from app.identity.provider import Caller, IdentityProvider, UserRecord
 from app.services import Services
 from app.settings import Settings
 from app.tokens.claims import ACCESS_TOKEN_ONLY, ANY_TOKEN_USE, ID_TOKEN_ONLY, TokenUse
-from app.tokens.errors import CLIENT_MESSAGE, TokenError
+from app.tokens.errors import (
+    CLIENT_MESSAGE,
+    KEYS_UNAVAILABLE_MESSAGE,
+    KeysUnavailableError,
+    TokenError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +133,9 @@ async def verify_caller(
         subject = verifier.cache.get(credential.token, uses)
         if subject is None:  # first sight: may parse keys or fetch the JWKS
             subject = await run_in_threadpool(verifier.subject, credential.token, uses)
+    except KeysUnavailableError:
+        # No key is held and the issuer's JWKS cannot be fetched: an outage, not a bad token.
+        raise ServiceUnavailableError(KEYS_UNAVAILABLE_MESSAGE) from None
     except TokenError as exc:
         raise _refused(exc) from None
     if credential.source == "cookie" and request.method not in SAFE_METHODS:

@@ -11,7 +11,7 @@ import logging
 import threading
 from typing import Any, NamedTuple
 
-from app.errors import NotAuthorizedError
+from app.errors import NotAuthorizedError, ServiceUnavailableError
 from app.federation.discovery import DiscoveryCache
 from app.federation.oauth2 import (
     OAuthClient,
@@ -21,7 +21,7 @@ from app.federation.oauth2 import (
     request_params,
 )
 from app.federation.provider import AuthorizationRequest
-from app.tokens.errors import TokenError
+from app.tokens.errors import KeysUnavailableError, TokenError
 from app.tokens.jwks import JwksCache, http_fetcher
 from app.tokens.oidc import OidcIdTokenVerifier
 
@@ -113,6 +113,10 @@ class OidcClient:
             claims = self._id_token_verifier().verify(
                 tokens.id_token, nonce=nonce, access_token=tokens.access_token
             )
+        except KeysUnavailableError:
+            raise ServiceUnavailableError(
+                f"{self.name} cannot be reached to check the sign-in. Try again shortly."
+            ) from None
         except TokenError as exc:
             log.warning("ID token refused", extra={
                 "provider": self.name, "check": type(exc).__name__, "detail": exc.message,

@@ -12,14 +12,14 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from typing import Protocol
 
-from app.errors import NotAuthorizedError
+from app.errors import NotAuthorizedError, ServiceUnavailableError
 from app.federation.cognito import CognitoHostedUi
 from app.federation.flow import FlowState
 from app.federation.oidc import OidcClient
 from app.federation.provider import AuthorizationRequest
 from app.identity.provider import TokenSet
 from app.tokens.claims import Claims
-from app.tokens.errors import TokenError
+from app.tokens.errors import KeysUnavailableError, TokenError
 from app.tokens.oidc import check_at_hash, check_nonce
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,10 @@ class CognitoFederation:
             claims = self._verify_id_token(answer.id_token)
             check_nonce(claims, flow.nonce)
             check_at_hash(claims, answer.access_token)
+        except KeysUnavailableError:
+            raise ServiceUnavailableError(
+                "Cognito cannot be reached to check the sign-in. Try again shortly."
+            ) from None
         except TokenError as exc:
             log.warning("Cognito ID token refused", extra={
                 "provider": flow.provider, "check": type(exc).__name__, "detail": exc.message,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from app.errors import NotAuthorizedError
 
 CLIENT_MESSAGE = "The token is missing, invalid or expired. Sign in again."
+KEYS_UNAVAILABLE_MESSAGE = "The keys that sign tokens cannot be fetched. Try again shortly."
 
 
 class TokenError(NotAuthorizedError):
@@ -25,6 +26,11 @@ class TokenAlgorithmError(TokenError):
 
 class UnknownKeyError(TokenError):
     pass
+
+
+class KeysUnavailableError(UnknownKeyError):
+    """The key set could not be fetched and none is held: no token can be checked until it
+    can. An outage, which callers that can say so answer as 503 rather than 401."""
 
 
 class TokenSignatureError(TokenError):

@@ -16,9 +16,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from jose.backends.base import Key
 
-from app.tokens.errors import UnknownKeyError
+from app.tokens.errors import KeysUnavailableError, UnknownKeyError
 
 log = logging.getLogger(__name__)
+
+# After a failed fetch the next may come this soon, not a whole cooldown later: an outage
+# is often brief, and sign-ins wait on it. Still not once per request.
+RETRY_AFTER_FAILURE_SECONDS = 2.0
 
 JwksFetcher = Callable[[], Mapping[str, Any]]
 
@@ -44,7 +48,8 @@ class JwksCache:
 
     Args:
         fetch: returns the JWKS document; None when the keys are only ever preloaded.
-        cooldown_seconds: the least time between two fetches.
+        cooldown_seconds: the least time between two fetches (after a failed one, at most
+            RETRY_AFTER_FAILURE_SECONDS).
         preload: a JWKS document to start with (tests, and the embedded pool's own keys).
     """
 
@@ -61,7 +66,7 @@ class JwksCache:
         self._clock = clock
         self._keys: dict[str, Key] = {}
         self._lock = threading.Lock()
-        self._last_fetch: float | None = None
+        self._next_fetch = float("-inf")
         self.fetch_count = 0
         if preload is not None:
             self._load(preload)
@@ -95,6 +100,7 @@ class JwksCache:
         """The key for `kid`, refetching the set once per cooldown if it is unknown.
 
         Raises:
+            KeysUnavailableError: no key is held, and the set cannot be fetched.
             UnknownKeyError: not in the set, even after a refetch (or the fetch failed).
         """
         found = self._keys.get(kid)
@@ -107,15 +113,20 @@ class JwksCache:
             if found is not None:
                 return found
             now = self._clock()
-            if self._last_fetch is not None and now - self._last_fetch < self._cooldown:
+            if now < self._next_fetch:
+                if not self._keys:
+                    raise KeysUnavailableError("the JWKS could not be fetched; retrying soon")
                 raise UnknownKeyError(f"unknown kid {kid[:40]!r}; refetch is cooling down")
-            self._last_fetch = now
             self.fetch_count += 1
             try:
                 self._load(self._fetch())
             except Exception as exc:
                 log.warning("the JWKS could not be fetched", extra={"reason": repr(exc)[:200]})
+                self._next_fetch = now + min(self._cooldown, RETRY_AFTER_FAILURE_SECONDS)
+                if not self._keys:
+                    raise KeysUnavailableError("the JWKS could not be fetched") from exc
                 raise UnknownKeyError("the JWKS could not be fetched") from exc
+            self._next_fetch = now + self._cooldown
         found = self._keys.get(kid)
         if found is None:
             raise UnknownKeyError(f"unknown kid {kid[:40]!r}")

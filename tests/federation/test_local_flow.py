@@ -361,6 +361,13 @@ class TestFailures:
         oidc_provider.behaviour.token_status = 502
         assert_failed(client, sign_in(client, PROVIDER), "ServiceUnavailable")
 
+    def test_keys_that_cannot_be_fetched(
+        self, client: TestClient, oidc_provider: OidcProvider
+    ) -> None:
+        """The provider's JWKS is down: it is unavailable, not the person's sign-in wrong."""
+        oidc_provider.behaviour.jwks_status = 503
+        assert_failed(client, sign_in(client, PROVIDER), "ServiceUnavailable")
+
     def test_a_provider_gone_before_the_callback(
         self, client: TestClient, oidc_provider: OidcProvider
     ) -> None:

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
+from tests.support.jwt import SigningKey, cognito_claims
 from tests.support.moto import AWS_ENV
 from tests.support.net import free_port
 from tests.support.users import PASSWORD
@@ -74,4 +75,30 @@ def test_sign_in_answers_service_unavailable(
     assert set(response.json()) == {"error", "message"}
     assert int(response.headers["retry-after"]) > 0
     assert "127.0.0.1" not in response.text, "no endpoint or botocore text reaches the client"
+    assert elapsed < NO_HANG_SECONDS
+
+
+def test_a_token_answers_service_unavailable_while_the_jwks_cannot_be_fetched(
+    endpoint: str, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No key is held yet and the pool's JWKS is out of reach: an outage, not a bad token."""
+    for name, value in AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    pool = "us-east-1_Unreachable"
+    settings = make_settings(
+        auth_backend="cognito", cognito_region="us-east-1", cognito_user_pool_id=pool,
+        cognito_client_id="client", cognito_endpoint_url=endpoint,
+        cognito_jwks_url=f"{endpoint}/.well-known/jwks.json", cognito_timeout_seconds=1,
+    )
+    issuer = f"https://cognito-idp.us-east-1.amazonaws.com/{pool}"
+    token = SigningKey().sign(cognito_claims(issuer=issuer, client_id="client"))
+    with TestClient(create_app(settings), base_url="https://testserver") as client:
+        started = time.monotonic()
+        response = client.get("/protected", headers={"Authorization": f"Bearer {token}"})
+        elapsed = time.monotonic() - started
+
+    assert response.status_code == 503, response.text
+    assert response.json()["error"] == "ServiceUnavailable"
+    assert int(response.headers["retry-after"]) > 0
+    assert "127.0.0.1" not in response.text
     assert elapsed < NO_HANG_SECONDS

@@ -49,6 +49,7 @@ class Behaviour:
     claims: dict[str, Any] = field(default_factory=dict)  # merged into the ID token's
     drop_claims: tuple[str, ...] = ()  # removed from the ID token
     signing_key: SigningKey | None = None  # sign the ID token with another key
+    jwks_status: int | None = None  # the JWKS endpoint fails with this status
 
 
 def s256(verifier: str) -> str:
@@ -122,8 +123,13 @@ class OAuthServer:
         return {
             self.authorize_path: self._authorize,
             self.token_path: self._token,
-            self.jwks_path: lambda query, headers: Answer.json(self.key.jwks),
+            self.jwks_path: self._jwks,
         }
+
+    def _jwks(self, query: dict[str, str], headers: dict[str, str]) -> Answer:
+        if self.behaviour.jwks_status is not None:
+            return Answer.json({"message": "unavailable"}, self.behaviour.jwks_status)
+        return Answer.json(self.key.jwks)
 
     def _authorize(self, query: dict[str, str], headers: dict[str, str]) -> Answer:
         redirect_uri = query.get("redirect_uri", "")

@@ -21,8 +21,8 @@ import pytest
 from jose import jws
 
 from app.identity.local.keys import PoolKeys
-from app.tokens.errors import UnknownKeyError
-from app.tokens.jwks import JwksCache, http_fetcher
+from app.tokens.errors import KeysUnavailableError, UnknownKeyError
+from app.tokens.jwks import RETRY_AFTER_FAILURE_SECONDS, JwksCache, http_fetcher
 from app.tokens.verifier import TokenVerifier
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Jwks"
@@ -175,3 +175,29 @@ class TestEndpointDown:
         with pytest.raises(UnknownKeyError, match="could not be fetched"):
             verifier.verify(sign(new_key), ("id",))  # tries the endpoint, which is down
         assert verifier.verify(token, ("id",))["sub"] == "sub-1", "a failed fetch keeps the keys"
+
+
+    def test_down_from_the_start_is_an_outage_retried_soon(
+        self, clock: Clock, old_key: PoolKeys
+    ) -> None:
+        """With no key held, a failed fetch is an outage (not an unknown key), and the next
+        attempt comes after a short pause rather than a whole cooldown."""
+        answers: list[Mapping[str, Any] | None] = [None, old_key.jwks]
+
+        def flaky() -> Mapping[str, Any]:
+            document = answers.pop(0) if answers else old_key.jwks
+            if document is None:
+                raise OSError("connection refused")
+            return document
+
+        cache = JwksCache(flaky, cooldown_seconds=COOLDOWN, clock=clock)
+        verifier = TokenVerifier(issuers=[ISSUER], client_id=CLIENT_ID, jwks=cache)
+        token = sign(old_key)
+        with pytest.raises(KeysUnavailableError):
+            verifier.verify(token, ("id",))
+        with pytest.raises(KeysUnavailableError):
+            verifier.verify(token, ("id",))  # within the pause: no second fetch
+        assert cache.fetch_count == 1
+        clock.now += RETRY_AFTER_FAILURE_SECONDS
+        assert verifier.verify(token, ("id",))["sub"] == "sub-1"
+        assert cache.fetch_count == 2
