@@ -75,6 +75,7 @@ def build_identity_provider(settings: Settings) -> IdentityProvider:
         mailer=build_mailer(settings),
         policy=build_password_policy(settings),
         user_check_ttl_seconds=settings.user_check_ttl_seconds,
+        federated_providers=settings.federated_providers,
     )
 
 

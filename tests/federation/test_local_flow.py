@@ -167,6 +167,21 @@ class TestSignIn:
         users = app.state.services.identity.admin_list_users()
         assert [u.username for u in users].count(first["username"]) == 1
 
+    @pytest.mark.parametrize("taken", ["{provider}_{sub}", "{PROVIDER}_{sub}", "{provider}_x"])
+    def test_the_providers_usernames_cannot_be_taken_by_a_sign_up(
+        self, client: TestClient, oidc_provider: OidcProvider, taken: str
+    ) -> None:
+        """`<provider>_<sub>` is the name federated sign-in gives its user: a password
+        sign-up taking it first would lock that person out."""
+        username = taken.format(provider=PROVIDER, PROVIDER=PROVIDER.upper(),
+                                sub=oidc_provider.sub)
+        refused = client.post("/auth/signup", json={
+            "username": username, "password": PASSWORD, "email": "squatter@example.com"})
+        assert (refused.status_code, refused.json()["error"]) == (400, "InvalidParameter")
+        assert sign_in(client, PROVIDER).headers["location"] == "/"
+        assert client.get("/auth/current_user").json()["username"] == (
+            f"{PROVIDER}_{oidc_provider.sub}")
+
     def test_lands_on_redirect_to(self, client: TestClient) -> None:
         response = sign_in(client, PROVIDER, "/account?tab=keys")
         assert response.headers["location"] == "/account?tab=keys"

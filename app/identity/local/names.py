@@ -11,6 +11,7 @@ two names look the same.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 
 from app.errors import InvalidParameterError
 
@@ -25,8 +26,12 @@ def subject_key(name: str) -> str:
     return unicodedata.normalize("NFKC", folded)
 
 
-def check_username(username: str) -> None:
-    """Raise `InvalidParameterError` for a username the pool does not take."""
+def check_username(username: str, *, federated_providers: Iterable[str] = ()) -> None:
+    """Raise `InvalidParameterError` for a username the pool does not take.
+
+    `<provider>_...` is kept for the users federated sign-in creates (`<provider>_<sub>`):
+    taking one would lock that person out of their provider's sign-in.
+    """
     if not 1 <= len(username) <= MAX_USERNAME_LENGTH or any(
         unicodedata.category(character)[0] not in _USERNAME_CATEGORIES
         for character in username
@@ -38,3 +43,9 @@ def check_username(username: str) -> None:
     if "@" in username:
         # The email is a sign-in alias, so a username may not look like one.
         raise InvalidParameterError("Username cannot be an email address; use the email field.")
+    key = subject_key(username)
+    for provider in federated_providers:
+        if key.startswith(subject_key(f"{provider}_")):
+            raise InvalidParameterError(
+                f"Usernames starting with '{provider}_' are kept for sign-in with {provider}."
+            )

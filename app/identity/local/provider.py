@@ -14,7 +14,7 @@ import secrets
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,9 +150,11 @@ class LocalIdentityProvider:
         hashing: PasswordHashing | None = None,
         app_name: str = "authgate",
         user_check_ttl_seconds: float = 60,
+        federated_providers: Sequence[str] = (),
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.directory = directory
+        self._federated_providers = tuple(federated_providers)
         self.issuer = issuer
         self.app_name = app_name
         self.store = open_pool_store(directory / DB_FILE)
@@ -261,7 +263,7 @@ class LocalIdentityProvider:
     # ------------------------------------------------------------------ sign-up
 
     def sign_up(self, username: str, password: str, attributes: UserAttributes) -> SignUpResult:
-        check_username(username)
+        check_username(username, federated_providers=self._federated_providers)
         if not attributes.email:
             raise InvalidParameterError("An email is required.")
         self._policy.check(password)
@@ -845,7 +847,7 @@ class LocalIdentityProvider:
     def admin_create_user(
         self, username: str, temporary_password: str, attributes: UserAttributes
     ) -> UserRecord:
-        check_username(username)
+        check_username(username, federated_providers=self._federated_providers)
         self._policy.check(temporary_password)
         password_hash = self._hashing.hash(temporary_password)
         now = self._clock()

@@ -38,6 +38,14 @@ def test_usernames_refused(username: str) -> None:
         check_username(username)
 
 
+@pytest.mark.parametrize("username", ["Google_123", "google_x", "GOOGLE_", "\uff27oogle_1"])
+def test_a_federated_providers_prefix_is_kept_for_it(username: str) -> None:
+    with pytest.raises(InvalidParameterError, match="Google_"):
+        check_username(username, federated_providers=["Google"])
+    check_username(username)  # without the provider, an ordinary name
+    check_username("Googler_1", federated_providers=["Google"])
+
+
 @pytest.mark.parametrize("username", ["alice", "José", "Jose\u0301", "日本語", "o'brien", "x+y"])
 def test_usernames_taken(username: str) -> None:
     check_username(username)
