@@ -28,7 +28,6 @@ from app.openapi import install_openapi
 from app.services import Services
 from app.settings import Settings, SettingsError, get_settings
 from app.system.router import router as system_router
-from app.usage.middleware import UsagePlansMiddleware
 from app.web.router import router as web_router
 
 if TYPE_CHECKING:
@@ -86,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # request, and the body guard refuses what no route should read.
     app.add_middleware(BodyGuard)
     if enforcer is not None:
+        from app.usage.middleware import UsagePlansMiddleware
+
         app.state.usage = enforcer
         app.add_middleware(UsagePlansMiddleware, enforcer=enforcer)
     elif settings.usage_plans == "gateway":

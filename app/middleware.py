@@ -49,10 +49,22 @@ async def send_json(
     await send({"type": "http.response.body", "body": content})
 
 
-async def _send_error(send: Send, error: AppError) -> None:
+async def send_error(send: Send, error: AppError) -> None:
+    """`error` in the contract's envelope, from middleware that answers before any route."""
+    headers = [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
     # The body may not have been read: close the connection rather than read it.
     await send_json(send, error.status_code, error_body(error.code, error.message),
-                    [(b"connection", b"close")])
+                    [*headers, (b"connection", b"close")])
+
+
+def route_path(scope: Scope) -> str:
+    """The path routes see: without the prefix the app is mounted under (`root_path`),
+    which ASGI servers include in `path` (a stage such as /prod, uvicorn --root-path)."""
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    if root_path and path.startswith(root_path):
+        path = path[len(root_path):]
+    return path
 
 
 def _is_json(content_type: str) -> bool:
@@ -78,21 +90,21 @@ class BodyGuard:
         chunked = b"chunked" in headers.get(b"transfer-encoding", b"").lower()
         if length_header is not None and not chunked:
             if not length_header.strip().isdigit():
-                await _send_error(send, InvalidParameterError("Content-Length is not a number."))
+                await send_error(send, InvalidParameterError("Content-Length is not a number."))
                 return
             declared = int(length_header)
             if declared > self.max_body_bytes:
-                await _send_error(send, PayloadTooLargeError(
+                await send_error(send, PayloadTooLargeError(
                     f"The body is {declared} bytes; the limit is {self.max_body_bytes}."
                 ))
                 return
             if declared and not is_json:
-                await _send_error(send, UnsupportedMediaTypeError())
+                await send_error(send, UnsupportedMediaTypeError())
                 return
             await self.app(scope, receive, send)
             return
         if chunked and not is_json:
-            await _send_error(send, UnsupportedMediaTypeError())
+            await send_error(send, UnsupportedMediaTypeError())
             return
 
         # No declared size: a chunked body, or an event from API Gateway (whose headers need
@@ -107,14 +119,14 @@ class BodyGuard:
             chunk = message.get("body", b"")
             received += len(chunk)
             if received > self.max_body_bytes:
-                await _send_error(send, PayloadTooLargeError(
+                await send_error(send, PayloadTooLargeError(
                     f"The body is over the limit of {self.max_body_bytes} bytes."
                 ))
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
         if received and not is_json:
-            await _send_error(send, UnsupportedMediaTypeError())
+            await send_error(send, UnsupportedMediaTypeError())
             return
         replayed = False
 
@@ -178,10 +190,7 @@ class HeadAsGet:
 
 
 def _under_auth(scope: Scope) -> bool:
-    path: str = scope["path"]
-    root_path: str = scope.get("root_path", "")
-    if root_path and path.startswith(root_path):  # behind API Gateway, a stage: /prod/auth
-        path = path[len(root_path):]
+    path = route_path(scope)
     return path == "/auth" or path.startswith("/auth/")
 
 

@@ -92,9 +92,11 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     """
     started: list[LiveServer] = []
 
-    def start(directory: Path = tmp_path, launcher: Sequence[str] = (), **env: str) -> LiveServer:
+    def start(directory: Path = tmp_path, launcher: Sequence[str] = (),
+              app: Sequence[str] = ("app.main:app",), **env: str) -> LiveServer:
         log_path = tmp_path / f"server-{len(started)}.log"
-        server = LiveServer(server_env(directory, **env), log_path=log_path, launcher=launcher)
+        server = LiveServer(server_env(directory, **env), log_path=log_path, launcher=launcher,
+                            app=app)
         started.append(server.start())
         return server
 

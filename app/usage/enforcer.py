@@ -29,6 +29,12 @@ OPEN_PREFIXES = ("/static/",)
 ROUTE_CACHE_SIZE = 4096
 
 
+class WouldBlock(Exception):
+    """The answer needs the key store (a key reload, a new quota reservation, a usage
+    flush): ask again with `blocking=True`, off the event loop. Raised before anything
+    was counted."""
+
+
 class Refusal(NamedTuple):
     status: int
     message: str
@@ -137,30 +143,26 @@ class UsageEnforcer:
         self._lanes = {}  # a disabled key or a changed plan counts from here
         self._loaded_at = now
 
-    def _key(self, value: str, now: float) -> ApiKey | None:
+    def _key(self, value: str, now: float, blocking: bool) -> ApiKey | None:
         known = self._by_value.get(value)
         if known is not None:
             return known
         digest = hash_key(value)
         # A key just created works at once; a flood of made-up keys cannot turn into a
         # flood of reads.
-        age = now - self._loaded_at
-        if age >= KEY_RELOAD_SECONDS or (
-            digest not in self._by_hash and age >= UNKNOWN_KEY_RELOAD_SECONDS
-        ):
+        if digest not in self._by_hash and now - self._loaded_at >= UNKNOWN_KEY_RELOAD_SECONDS:
+            if not blocking:
+                raise WouldBlock
             self._reload(now)
         key = self._by_hash.get(digest)
         if key is not None and len(self._by_value) < ROUTE_CACHE_SIZE:
             self._by_value[value] = key  # skips the hash next time, until the next reload
         return key
 
-    def _lane(self, method: str, path: str, api_key: str | None,
-              now: float) -> _Lane | Refusal | None:
-        """The slow path of `check`: what a (method, path, key) gets, once per reload."""
-        needed, route = self._route(method, path)
-        if not needed:
-            return None
-        key = self._key(api_key, now) if api_key else None
+    def _lane(self, route: str, api_key: str | None, now: float,
+              blocking: bool) -> _Lane | Refusal:
+        """The slow path of `check`: what a (route, key) gets, once per reload."""
+        key = self._key(api_key, now, blocking) if api_key else None
         if key is None:
             return FORBIDDEN
         plan = self._plans_by_name.get(key.plan)
@@ -192,19 +194,30 @@ class UsageEnforcer:
         return self._today_text
 
     def check(
-        self, method: str, path: str, api_key: str | None
+        self, method: str, path: str, api_key: str | None, *, blocking: bool = True
     ) -> tuple[Refusal | None, str | None]:
-        """What to do with a request: a refusal or None, and the caller's key id."""
+        """What to do with a request: a refusal or None, and the caller's key id.
+
+        Raises:
+            WouldBlock: only with `blocking=False`, when the answer needs the key store.
+            ServiceUnavailableError: the key store cannot be read or written.
+        """
+        needed, route = self._route(method, path)
+        if not needed:
+            return None, None
         now = self._clock()
+        if now - self._loaded_at >= KEY_RELOAD_SECONDS:
+            # Whatever the route: a key disabled elsewhere stops working everywhere within
+            # KEY_RELOAD_SECONDS, including on a route it has not called yet.
+            if not blocking:
+                raise WouldBlock
+            self._reload(now)
+        if not blocking and self.daily.flush_due():
+            raise WouldBlock
         slot = (method, path, api_key)
         lane = self._lanes.get(slot)
-        if lane is not None and now - self._loaded_at >= KEY_RELOAD_SECONDS:
-            self._reload(now)  # a disabled key stops working within KEY_RELOAD_SECONDS
-            lane = None
         if lane is None:
-            decided = self._lane(method, path, api_key, now)
-            if decided is None:
-                return None, None
+            decided = self._lane(route, api_key, now, blocking)
             if not isinstance(decided, _Lane):
                 return decided, None  # unknown keys are not remembered: they may appear
             lane = decided
@@ -212,13 +225,17 @@ class UsageEnforcer:
                 self._lanes[slot] = lane
         if lane.refusal is not None:
             return lane.refusal, lane.key_id
+        day, periods = self._day(now)
+        if lane.quota is not None and not blocking and not self.ledger.has_reserved(
+            lane.key_id, periods[lane.plan_name]
+        ):
+            raise WouldBlock
         with self._lock:
             for bucket in lane.buckets:
                 if not bucket.has_token(now):
                     return THROTTLED, lane.key_id
             for bucket in lane.buckets:
                 bucket.take()
-        day, periods = self._day(now)
         if lane.quota is not None and not self.ledger.take(
             lane.key_id, lane.quota, periods[lane.plan_name]
         ):

@@ -77,6 +77,10 @@ class QuotaLedger:
         # thousand requests or so rather than every request.
         return max(1, min(1024, quota.limit // 1000))
 
+    def has_reserved(self, key_id: str, period: str) -> bool:
+        """Whether `take` can spend from memory, without writing to the key store."""
+        return self._reserved.get((key_id, period), 0) > 0
+
     def take(self, key_id: str, quota: Quota, period: str) -> bool:
         """Spend one request of the quota period starting on `period` (ISO date)."""
         slot = (key_id, period)
@@ -111,11 +115,14 @@ class DailyCounter:
         self._last_flush = clock()
         self._lock = threading.Lock()
 
+    def flush_due(self) -> bool:
+        return self._clock() - self._last_flush >= self._flush_every
+
     def count(self, key_id: str, day: str) -> None:
         slot = (key_id, day)
         with self._lock:
             self._counts[slot] = self._counts.get(slot, 0) + 1
-        if self._clock() - self._last_flush >= self._flush_every:
+        if self.flush_due():
             self.flush()
 
     def flush(self) -> None:

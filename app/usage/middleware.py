@@ -1,17 +1,23 @@
 """`UsagePlansMiddleware` (USAGE_PLANS=local): usage plans at the edge of the app.
 
 Pure ASGI middleware that answers refused requests exactly as API Gateway does, before
-any route runs, and names the caller's key in every log line of the request.
+any route runs, and names the caller's key in every log line of the request. Decisions
+are made in memory on the event loop; the few that need the key store (a reload, a new
+quota reservation, a usage flush) are made in a worker thread, so a busy or locked store
+never stalls other requests.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.errors import AppError
 from app.logs import request_context
-from app.middleware import send_json
+from app.middleware import route_path, send_error, send_json
+from app.usage.enforcer import WouldBlock
 
 if TYPE_CHECKING:
     from app.usage.enforcer import Refusal, UsageEnforcer
@@ -37,7 +43,16 @@ class UsagePlansMiddleware:
             if name == b"x-api-key":
                 api_key = value.decode("latin-1")
                 break
-        refusal, key_id = self.enforcer.check(scope["method"], scope["path"], api_key)
+        method, path = scope["method"], route_path(scope)
+        try:
+            try:
+                refusal, key_id = self.enforcer.check(method, path, api_key, blocking=False)
+            except WouldBlock:  # the key store is needed: read or write it off the loop
+                refusal, key_id = await run_in_threadpool(self.enforcer.check, method, path,
+                                                          api_key)
+        except AppError as exc:  # the key store cannot be used: 503, as any route would
+            await send_error(send, exc)
+            return
         if refusal is not None:
             await _refuse(send, refusal)
             return

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from app.usage.enforcer import FORBIDDEN, LIMIT_EXCEEDED, THROTTLED, UsageEnforcer, normalise
+from app.usage.enforcer import (
+    FORBIDDEN,
+    LIMIT_EXCEEDED,
+    THROTTLED,
+    UsageEnforcer,
+    WouldBlock,
+    normalise,
+)
 from app.usage.keys import KeyStore
 from app.usage.plans import load_plans
 
@@ -72,6 +79,36 @@ def test_unknown_and_disabled_keys_are_forbidden(enforcer: UsageEnforcer, clock:
     enforcer.keys.set_enabled(key_id, False)
     clock.now += 3  # keys are reloaded every few seconds
     assert enforcer.check("GET", "/public", value) == (FORBIDDEN, key_id)
+
+
+def test_a_disabled_key_stops_working_on_routes_it_has_not_called_yet(
+    enforcer: UsageEnforcer, clock: Clock
+) -> None:
+    value = key_on(enforcer, "Open")
+    clock.now += 0.5
+    key_id = enforcer.check("GET", "/public", value)[1]
+    assert key_id is not None
+    enforcer.keys.set_enabled(key_id, False)
+    clock.now += 3
+    assert enforcer.check("GET", "/protected", value) == (FORBIDDEN, key_id)
+
+
+def test_without_blocking_only_memory_is_used(enforcer: UsageEnforcer, clock: Clock) -> None:
+    """With blocking=False the enforcer answers from memory or says it would block, before
+    counting anything; the blocking call then decides as usual."""
+    value = key_on(enforcer, "Tiny")  # burst 4, quota 6: each request reserves one
+    clock.now += 0.5
+    with pytest.raises(WouldBlock):  # the keys must be read
+        enforcer.check("GET", "/public", value, blocking=False)
+    assert enforcer.check("GET", "/public", value)[0] is None
+    with pytest.raises(WouldBlock):  # a quota reservation must be written
+        enforcer.check("GET", "/public", value, blocking=False)
+    assert outcomes(enforcer, value, 3) == ["ok"] * 3  # the burst was not spent above
+    clock.now += 3  # keys are due for a reload
+    with pytest.raises(WouldBlock):
+        enforcer.check("GET", "/public", value, blocking=False)
+    # Routes that need no key never wait for the store.
+    assert enforcer.check("GET", "/health", None, blocking=False) == (None, None)
 
 
 @pytest.mark.parametrize(("method", "path"), [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.usage.keys import USAGE_DB_FILE
 from tests.support.server import REPO, LiveServer
 
 
@@ -20,8 +22,8 @@ from tests.support.server import REPO, LiveServer
 def plans_server(
     start_server: Callable[..., LiveServer], plans_file: Path
 ) -> Callable[..., LiveServer]:
-    def start(**env: str) -> LiveServer:
-        return start_server(USAGE_PLANS="local", USAGE_PLANS_FILE=str(plans_file),
+    def start(app: tuple[str, ...] = ("app.main:app",), **env: str) -> LiveServer:
+        return start_server(app=app, USAGE_PLANS="local", USAGE_PLANS_FILE=str(plans_file),
                             CORS_ALLOW_ORIGINS="https://app.example", **env)
     return start
 
@@ -166,3 +168,43 @@ def test_serve_prints_a_working_development_key(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_a_locked_key_store_is_503_and_holds_up_nothing_else(
+    plans_server: Callable[..., LiveServer],
+) -> None:
+    """Another process holds the usage store's write lock: a request that must reserve
+    quota waits for it off the event loop, then answers 503; other requests go on."""
+    server = plans_server()
+    key = {"x-api-key": new_key(server, "Quota")["value"]}  # a small quota: one write each
+    store = Path(server.env["LOCAL_POOL_DIR"]) / USAGE_DB_FILE
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        assert client.get("/public", headers=key).status_code == 200
+        holder = sqlite3.connect(store, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+                waiting = pool.submit(client.get, "/public", headers=key)
+                time.sleep(0.5)
+                assert client.get("/health").status_code == 200
+                assert not waiting.done(), "/health answered while the keyed request waited"
+                refused = waiting.result()
+        finally:
+            holder.rollback()
+            holder.close()
+        assert (refused.status_code, refused.json()["error"]) == (503, "ServiceUnavailable")
+        assert int(refused.headers["retry-after"]) > 0
+        assert client.get("/public", headers=key).status_code == 200
+
+
+def test_behind_a_path_prefix_the_key_is_still_needed(
+    plans_server: Callable[..., LiveServer],
+) -> None:
+    """Behind a proxy that strips /api (uvicorn --root-path /api), paths carry the prefix
+    in ASGI's `path`: the rules still match the routes."""
+    server = plans_server(app=("app.main:app", "--root-path", "/api"))
+    key = new_key(server, "Open")["value"]
+    with httpx.Client(base_url=server.url) as client:
+        refused = client.get("/public")
+        assert (refused.status_code, refused.json()) == (403, {"message": "Forbidden"})
+        assert client.get("/public", headers={"x-api-key": key}).status_code == 200
