@@ -38,6 +38,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         from app.usage.cli import ensure_dev_key
 
         ensure_dev_key(settings)
+    if settings.usage_plans == "local" and args.workers > 1 and not args.reload:
+        # Quotas are shared through the pool's store; token buckets live in each process.
+        print(f"note: with --workers {args.workers}, each worker throttles on its own, so a "
+              f"key's rate and burst are up to {args.workers} times the plan's (quotas are "
+              "shared). Run one worker to throttle exactly.", file=sys.stderr)
     print(
         f"Serving on http://{args.host}:{args.port}  (docs: /docs, frontend: /)  "
         f"backend={settings.auth_backend} usage_plans={settings.usage_plans}",

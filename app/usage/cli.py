@@ -43,9 +43,20 @@ def add_keys_parser(commands: Any) -> None:
         sub.add_parser(name, help=text).add_argument("id")
     usage = sub.add_parser("usage", help="requests used and quota left per day, like GetUsage")
     usage.add_argument("id", nargs="?")
-    usage.add_argument("--days", type=int, default=7)
+    usage.add_argument("--days", type=_days, default=7, help="1 to 90 (default 7)")
     for parser in sub.choices.values():
         parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+
+
+def _days(text: str) -> int:
+    """`--days`: what API Gateway's GetUsage allows, at most 90 days."""
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
+    if not 1 <= days <= 90:
+        raise argparse.ArgumentTypeError("must be 1 to 90")
+    return days
 
 
 def _plans(settings: Settings) -> PlansFile:
@@ -77,32 +88,48 @@ def _print_keys(keys: list[ApiKey], as_json: bool) -> None:
     )
 
 
+_EXTRA = "\0extra"  # where csv puts the fields of a row beyond the header's
+
+
 def import_csv(store: KeyStore, plans: PlansFile, path: Path) -> list[dict[str, Any]]:
     """Import API Gateway's CSV (`Name,Key,Description,Enabled,UsagePlanIds`), row by row.
 
-    A bad row is reported and skipped; the others are imported. Progress goes to stderr.
+    A bad row is reported and skipped; the others are imported. A key whose value is
+    already stored is overwritten with the row, as API Gateway's import does. Progress
+    goes to stderr.
     """
     try:
         text = path.read_text(encoding="utf-8-sig")
+        rows = list(csv.DictReader(text.splitlines(), restkey=_EXTRA))
     except OSError as exc:
         raise InvalidParameterError(f"Cannot read {path}: {exc.strerror}") from None
-    rows = list(csv.DictReader(text.splitlines()))
+    except UnicodeDecodeError:
+        raise InvalidParameterError(f"{path} is not UTF-8 text: save it as UTF-8.") from None
+    except csv.Error as exc:
+        raise InvalidParameterError(f"{path} is not a CSV file: {exc}.") from None
     outcomes: list[dict[str, Any]] = []
     for number, raw in enumerate(rows, start=2):  # line 1 is the header
+        extra = raw.pop(_EXTRA, None)
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
         name, value = row.get("name", ""), row.get("key", "")
         plan_ids = [p.strip() for p in row.get("usageplanids", "").split(",") if p.strip()]
         outcome: dict[str, Any] = {"row": number, "name": name}
         try:
+            if extra:
+                raise InvalidParameterError(
+                    "The row has more fields than the header: quote a value that holds a "
+                    'comma ("plan1,plan2").')
             if not name or not value:
                 raise InvalidParameterError("Name and Key are required.")
             if len(plan_ids) != 1:
                 raise InvalidParameterError("UsagePlanIds must name exactly one plan.")
             _check_plan(plans, plan_ids[0])
             enabled = row.get("enabled", "true").lower() not in ("false", "0", "no")
-            key, _ = store.create(name, plan_ids[0], value=value,
-                                  description=row.get("description", ""), enabled=enabled)
-            outcome |= {"result": "imported", **key.public()}  # the key's record, as `list`
+            key, created = store.import_key(name, plan_ids[0], value=value,
+                                            description=row.get("description", ""),
+                                            enabled=enabled)
+            # The key's record, as `list` shows it; a value imported before is overwritten.
+            outcome |= {"result": "imported" if created else "updated", **key.public()}
         except AppError as exc:
             outcome |= {"result": "skipped", "reason": exc.message}
         outcomes.append(outcome)
@@ -155,9 +182,11 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
             for outcome in outcomes:
                 detail = outcome.get("id") or outcome.get("reason")
                 print(f"row {outcome['row']}: {outcome['result']} {outcome['name']!r}: {detail}")
-        skipped = sum(1 for outcome in outcomes if outcome["result"] != "imported")
+        skipped = sum(1 for outcome in outcomes if outcome["result"] == "skipped")
+        updated = sum(1 for outcome in outcomes if outcome["result"] == "updated")
         if not as_json:
-            print(f"{len(outcomes) - skipped} imported, {skipped} skipped.")
+            print(f"{len(outcomes) - skipped - updated} imported, {updated} updated, "
+                  f"{skipped} skipped.")
         return 1 if skipped else 0
     if command == "list":
         _print_keys(store.list(), as_json)

@@ -51,6 +51,15 @@ CREATE TABLE IF NOT EXISTS daily_usage (
 """
 
 
+def _check_value(value: str) -> None:
+    # Printable ASCII: the header arrives as bytes, and other characters could be read
+    # back differently from how they were stored, so the key would never match.
+    if not 20 <= len(value) <= 128 or not all("!" <= c <= "~" for c in value):
+        raise InvalidParameterError(
+            "A key value must be 20 to 128 printable ASCII characters, with no spaces."
+        )
+
+
 class ApiKey(NamedTuple):
     id: str
     name: str
@@ -94,8 +103,7 @@ class KeyStore:
                enabled: bool = True) -> tuple[ApiKey, str]:
         """Store a new key; return it and its value (the only time the value is seen)."""
         value = value or new_key_value()
-        if not 20 <= len(value) <= 128 or any(c.isspace() for c in value):
-            raise InvalidParameterError("A key value must be 20 to 128 characters, no spaces.")
+        _check_value(value)
         key_id = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(10))
         try:
             with self.store.write() as conn:
@@ -128,6 +136,25 @@ class KeyStore:
         """Every key by the hash of its value: what the enforcer looks requests up in."""
         rows = self.store.read("SELECT * FROM api_keys")
         return {row["key_hash"]: _row_to_key(row) for row in rows}
+
+    def import_key(self, name: str, plan: str, *, value: str, description: str = "",
+                   enabled: bool = True) -> tuple[ApiKey, bool]:
+        """Create the key, or overwrite the one with the same value (name, description,
+        plan, enabled), as API Gateway's import does; True when it was created."""
+        _check_value(value)
+        with self.store.write() as conn:
+            existing = conn.execute(
+                "SELECT id FROM api_keys WHERE key_hash = ?", (hash_key(value),)
+            ).fetchone()
+            if existing is not None:
+                conn.execute(
+                    "UPDATE api_keys SET name = ?, description = ?, plan = ?, enabled = ? "
+                    "WHERE id = ?", (name, description, plan, int(enabled), existing["id"]),
+                )
+        if existing is not None:
+            return self.get(existing["id"]), False
+        return self.create(name, plan, value=value, description=description,
+                           enabled=enabled)[0], True
 
     def set_enabled(self, key_id: str, enabled: bool) -> ApiKey:
         self.get(key_id)
