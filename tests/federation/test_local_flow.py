@@ -182,6 +182,19 @@ class TestSignIn:
         assert client.get("/auth/current_user").json()["username"] == (
             f"{PROVIDER}_{oidc_provider.sub}")
 
+    @pytest.mark.parametrize(("path", "body"), [
+        ("/auth/mfa/totp/setup", None), ("/auth/mfa/sms", {"enabled": True})])
+    def test_mfa_cannot_be_turned_on_for_a_federated_user(
+        self, client: TestClient, path: str, body: dict[str, bool] | None
+    ) -> None:
+        """Federated sign-in never asks for this pool's MFA: it may not claim to be on."""
+        sign_in(client, PROVIDER)
+        refused = client.post(path, json=body,
+                              headers={"X-CSRF-Token": client.cookies["csrf_token"]})
+        assert (refused.status_code, refused.json()["error"]) == (400, "InvalidParameter")
+        assert "identity provider" in refused.json()["message"]
+        assert client.get("/auth/current_user").json()["mfa_enabled"] is False
+
     def test_lands_on_redirect_to(self, client: TestClient) -> None:
         response = sign_in(client, PROVIDER, "/account?tab=keys")
         assert response.headers["location"] == "/account?tab=keys"

@@ -85,6 +85,16 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _refuse_federated_mfa(row: sqlite3.Row) -> None:
+    # Federated sign-in never asks for this pool's MFA (the provider does its own, as with
+    # Cognito), so turning it on would only make `mfa_enabled` claim a protection.
+    if row["status"] == EXTERNAL_PROVIDER:
+        raise InvalidParameterError(
+            "This account signs in with an identity provider, which asks for its own MFA; "
+            "MFA here protects password sign-ins only."
+        )
+
+
 def _mfa_key(sub: str) -> str:
     # Wrong MFA codes lock on a count of their own: a right password clears the sign-in
     # count, and whoever knows the password could otherwise guess codes without end.
@@ -762,6 +772,7 @@ class LocalIdentityProvider:
     def associate_software_token(self, caller: Caller) -> str:
         secret, sealed = self.totp.new_secret()
         with self.store.write() as conn:
+            _refuse_federated_mfa(self._by_sub(conn, caller.subject.sub))
             conn.execute(
                 "UPDATE users SET totp_secret = ?, totp_enabled = 0, totp_last_step = 0 "
                 "WHERE sub = ? AND totp_enabled = 0",
@@ -814,6 +825,8 @@ class LocalIdentityProvider:
     def set_sms_mfa(self, caller: Caller, enabled: bool) -> None:
         with self._write_affecting_sessions() as conn:
             row = self._by_sub(conn, caller.subject.sub)
+            if enabled:
+                _refuse_federated_mfa(row)
             if enabled and not row["phone_number_verified"]:
                 raise InvalidParameterError("Verify a phone number before turning SMS MFA on.")
             conn.execute(
