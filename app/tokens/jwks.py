@@ -78,7 +78,9 @@ class JwksCache:
         for entry in document.get("keys", []):
             if not isinstance(entry, dict):
                 continue
-            kid = entry.get("kid")
+            # A key may go without a kid only in a set of one (OpenID Connect Core §10.1);
+            # it is held under "", which no token's kid can be.
+            kid = entry.get("kid", "")
             # Only RSA signing keys for RS256 are ever used; anything else is ignored.
             if (
                 not isinstance(kid, str)
@@ -103,20 +105,36 @@ class JwksCache:
             KeysUnavailableError: no key is held, and the set cannot be fetched.
             UnknownKeyError: not in the set, even after a refetch (or the fetch failed).
         """
-        found = self._keys.get(kid)
+        return self._find(lambda: self._keys.get(kid), f"unknown kid {kid[:40]!r}")
+
+    def sole_key(self) -> Key:
+        """The set's only key, for a token without a kid (OpenID Connect Core §10.1).
+
+        Raises:
+            KeysUnavailableError: no key is held, and the set cannot be fetched.
+            UnknownKeyError: the set holds several keys (or none), so a kid is needed.
+        """
+        def only() -> Key | None:
+            keys = list(self._keys.values())
+            return keys[0] if len(keys) == 1 else None
+
+        return self._find(only, "a token without a kid, and not exactly one key in the set")
+
+    def _find(self, lookup: Callable[[], Key | None], unknown: str) -> Key:
+        found = lookup()
         if found is not None:
             return found
         if self._fetch is None:
-            raise UnknownKeyError(f"unknown kid {kid[:40]!r}")
+            raise UnknownKeyError(unknown)
         with self._lock:
-            found = self._keys.get(kid)
+            found = lookup()
             if found is not None:
                 return found
             now = self._clock()
             if now < self._next_fetch:
                 if not self._keys:
                     raise KeysUnavailableError("the JWKS could not be fetched; retrying soon")
-                raise UnknownKeyError(f"unknown kid {kid[:40]!r}; refetch is cooling down")
+                raise UnknownKeyError(f"{unknown}; refetch is cooling down")
             self.fetch_count += 1
             try:
                 self._load(self._fetch())
@@ -127,7 +145,7 @@ class JwksCache:
                     raise KeysUnavailableError("the JWKS could not be fetched") from exc
                 raise UnknownKeyError("the JWKS could not be fetched") from exc
             self._next_fetch = now + self._cooldown
-        found = self._keys.get(kid)
+        found = lookup()
         if found is None:
-            raise UnknownKeyError(f"unknown kid {kid[:40]!r}")
+            raise UnknownKeyError(unknown)
         return found

@@ -87,7 +87,7 @@ class OidcIdTokenVerifier:
         Raises:
             TokenError: the subclass names the check that failed.
         """
-        claims = verify_signature(token, self.jwks)
+        claims = verify_signature(token, self.jwks, kid_optional=True)
         check_times(claims, self._clock(), self.leeway)
         if claims.get("iss") not in self.issuers:
             raise TokenClaimError("unexpected iss")

@@ -39,11 +39,14 @@ def _b64decode_json(segment: str) -> Any:
     return json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
 
 
-def verify_signature(token: str, jwks: JwksCache) -> dict[str, Any]:
+def verify_signature(token: str, jwks: JwksCache, *, kid_optional: bool = False
+                     ) -> dict[str, Any]:
     """The payload of a compact JWS signed with RS256 by a key of `jwks`.
 
     The one signature check of the app: Cognito's tokens, the local pool's, and the ID
     tokens of federated OpenID Connect providers (`app.tokens.oidc`) all pass through it.
+    `kid_optional`: a token without a kid is checked against the set's only key, as OpenID
+    Connect allows a provider with one key; Cognito and the local pool always name theirs.
 
     Raises:
         TokenError: malformed, another algorithm, an unknown key, or a bad signature.
@@ -64,9 +67,12 @@ def verify_signature(token: str, jwks: JwksCache) -> dict[str, Any]:
     if "crit" in header:
         raise TokenMalformedError("critical header extensions are not supported")
     kid = header.get("kid")
-    if not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_LENGTH:
+    if kid is None and kid_optional:
+        key = jwks.sole_key()
+    elif not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_LENGTH:
         raise TokenMalformedError("missing or oversized kid")
-    key = jwks.key(kid)
+    else:
+        key = jwks.key(kid)
     try:
         payload = jws.verify(token, key, algorithms=["RS256"])
     except JOSEError as exc:

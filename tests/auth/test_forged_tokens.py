@@ -46,6 +46,8 @@ FORGERIES: dict[str, Forge] = {
         f"{b64json({'alg': 'none', 'kid': k.kid})}.{b64json(_claims(p))}."),
     "HS256 with the public key": lambda p, k, real: hs256(_claims(p), k.public_pem, k.kid),
     "a foreign key reusing the kid": lambda p, k, real: SigningKey(kid=k.kid).sign(_claims(p)),
+    # The pool has one key, yet its tokens must name it: only providers may go without.
+    "no kid": lambda p, k, real: k.sign(_claims(p), header={"alg": "RS256"}),
     "a tampered payload": lambda p, k, real: ".".join(
         [real.split(".")[0], b64json(_claims(p)), real.split(".")[2]]),
     "expired": lambda p, k, real: k.sign(_claims(p, exp=int(time.time()) - 60)),

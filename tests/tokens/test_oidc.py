@@ -15,6 +15,7 @@ from app.tokens.errors import (
     TokenError,
     TokenExpiredError,
     TokenSignatureError,
+    UnknownKeyError,
 )
 from app.tokens.jwks import JwksCache
 from app.tokens.oidc import OidcIdTokenVerifier, check_at_hash, check_nonce
@@ -53,6 +54,15 @@ class TestAccepted:
     def test_aud_as_a_list_with_azp(self, key: SigningKey, verifier: OidcIdTokenVerifier) -> None:
         token = key.sign(claims(aud=[CLIENT, "other"], azp=CLIENT))
         assert verifier.verify(token, nonce=NONCE, access_token=ACCESS)
+
+    @pytest.mark.parametrize("published_kid", [True, False])
+    def test_no_kid_with_a_single_key(self, key: SigningKey, published_kid: bool) -> None:
+        """OpenID Connect needs a kid only when the provider publishes several keys."""
+        jwk = key.jwk if published_kid else {k: v for k, v in key.jwk.items() if k != "kid"}
+        verifier = OidcIdTokenVerifier(issuer=ISSUER, client_id=CLIENT,
+                                       jwks=JwksCache(preload={"keys": [jwk]}))
+        token = key.sign(claims(), header={"alg": "RS256"})
+        assert verifier.verify(token, nonce=NONCE, access_token=ACCESS)["sub"] == "248289761001"
 
     def test_no_at_hash_is_allowed(self, key: SigningKey, verifier: OidcIdTokenVerifier) -> None:
         token = key.sign({k: v for k, v in claims().items() if k != "at_hash"})
@@ -93,6 +103,22 @@ def test_refused(case: str, key: SigningKey, verifier: OidcIdTokenVerifier) -> N
 def test_another_key_with_the_same_kid(key: SigningKey, verifier: OidcIdTokenVerifier) -> None:
     with pytest.raises(TokenSignatureError):
         verifier.verify(SigningKey(kid=key.kid).sign(claims()), nonce=NONCE, access_token=ACCESS)
+
+
+def test_no_kid_among_several_keys(key: SigningKey) -> None:
+    two = JwksCache(preload={"keys": [key.jwk, SigningKey().jwk]})
+    verifier = OidcIdTokenVerifier(issuer=ISSUER, client_id=CLIENT, jwks=two)
+    with pytest.raises(UnknownKeyError, match="not exactly one key"):
+        verifier.verify(key.sign(claims(), header={"alg": "RS256"}), nonce=NONCE,
+                        access_token=ACCESS)
+
+
+def test_no_kid_and_a_single_key_of_another_signer(key: SigningKey) -> None:
+    verifier = OidcIdTokenVerifier(issuer=ISSUER, client_id=CLIENT,
+                                   jwks=JwksCache(preload=key.jwks))
+    with pytest.raises(TokenSignatureError):
+        verifier.verify(SigningKey().sign(claims(), header={"alg": "RS256"}), nonce=NONCE,
+                        access_token=ACCESS)
 
 
 def test_hs256_with_the_public_key(key: SigningKey, verifier: OidcIdTokenVerifier) -> None:
