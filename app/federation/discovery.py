@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import httpx
 
 from app.errors import ServiceUnavailableError
+from app.http_fetch import fetch
 from app.urls import http_url
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ class DiscoveryCache:
             return self._metadata
 
     def _fetch(self) -> ProviderMetadata:
-        response = httpx.get(self.url, timeout=self._timeout, follow_redirects=False)
-        response.raise_for_status()
+        response = fetch("GET", self.url, timeout=self._timeout)
+        if response.status_code != 200:
+            raise ValueError(f"the document's URL answered {response.status_code}")
         return parse_metadata(response.json(), self.issuer)

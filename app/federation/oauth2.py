@@ -18,6 +18,7 @@ import httpx
 
 from app.errors import NotAuthorizedError, ServiceUnavailableError
 from app.federation.provider import AuthorizationRequest
+from app.http_fetch import Fetched, fetch
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +108,8 @@ def exchange_code(
         else:
             auth = _basic(client.client_id, client.client_secret)
     try:
-        response = httpx.post(
-            token_endpoint, data=form, auth=auth, timeout=timeout, follow_redirects=False,
+        response = fetch(
+            "POST", token_endpoint, data=form, auth=auth, timeout=timeout,
             headers={"Accept": "application/json"},
         )
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
@@ -145,7 +146,7 @@ def exchange_code(
     )
 
 
-def _json_object(response: httpx.Response) -> dict[str, Any]:
+def _json_object(response: Fetched) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:

@@ -30,17 +30,18 @@ JwksFetcher = Callable[[], Mapping[str, Any]]
 def http_fetcher(url: str, timeout: float = 3.0) -> JwksFetcher:
     """Fetch a JWKS over HTTPS with httpx, failing fast."""
 
-    def fetch() -> Mapping[str, Any]:
-        import httpx
+    def fetch_jwks() -> Mapping[str, Any]:
+        from app.http_fetch import fetch  # httpx: only for a backend that fetches keys
 
-        response = httpx.get(url, timeout=timeout, follow_redirects=False)
-        response.raise_for_status()
+        response = fetch("GET", url, timeout=timeout)
+        if response.status_code != 200:
+            raise ValueError(f"the JWKS URL answered {response.status_code}")
         document = response.json()
         if not isinstance(document, dict):
             raise ValueError("the JWKS is not a JSON object")
         return document
 
-    return fetch
+    return fetch_jwks
 
 
 class JwksCache:

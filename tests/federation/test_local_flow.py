@@ -8,6 +8,8 @@ test reaches as the browser does.
 from __future__ import annotations
 
 import base64
+import socket
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -420,6 +422,21 @@ class TestFailures:
         assert auth_error(response)[0] == "ServiceUnavailable"
         assert set_cookies(response)[FLOW_COOKIE]["max-age"] == "0"
 
+    @pytest.mark.parametrize("answer", ["trickle", "flood"])
+    def test_a_provider_that_trickles_or_floods_its_answer(
+        self, make_fed_client: Callable[..., TestClient], answer: str
+    ) -> None:
+        """Each read within the timeout, or a body without end: given up on as a whole."""
+        with SlowProvider(trickle=answer == "trickle") as provider:
+            client = make_fed_client(oidc_timeout_seconds=1, local_oidc_providers=[
+                {"name": "slow", "issuer": provider.url, "client_id": "x"}])
+            started = time.monotonic()
+            response = client.get("/auth/oauth/slow/authorize", follow_redirects=False)
+            elapsed = time.monotonic() - started
+        assert response.status_code == 302
+        assert auth_error(response)[0] == "ServiceUnavailable"
+        assert elapsed < 10, "the whole answer is bounded, not each read"
+
     def test_logs_hold_no_code_state_or_token(
         self, client: TestClient, caplog: pytest.LogCaptureFixture
     ) -> None:
@@ -470,3 +487,45 @@ class TestFlowKey:
         hop = to_provider(first, PROVIDER)
         second.cookies = first.cookies
         assert_failed(second, callback(second, hop.callback_url), "NotAuthorized")
+
+
+class SlowProvider:
+    """Answers every request with a body that does not end for 15 s: a byte every 0.2 s
+    (trickle), or 64 KiB chunks as fast as they go (flood)."""
+
+    def __init__(self, *, trickle: bool) -> None:
+        self.trickle = trickle
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        self._stopped = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with connection:
+            try:
+                connection.recv(65536)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                   b"Content-Length: 100000000\r\n\r\n{")
+                # Not for ever: if the app waited for it all, the test fails rather than hangs.
+                give_up = time.monotonic() + 15
+                while not self._stopped.is_set() and time.monotonic() < give_up:
+                    connection.sendall(b" " if self.trickle else b" " * 65536)
+                    if self.trickle:
+                        time.sleep(0.2)
+            except OSError:
+                return
+
+    def __enter__(self) -> SlowProvider:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopped.set()
+        self._socket.close()
