@@ -110,8 +110,10 @@ class AuthgateUserPool(Construct):
         readable = cognito.ClientAttributes().with_standard_attributes(
             email=True, email_verified=True, phone_number=True, phone_number_verified=True
         )
+        # A federated sign-in writes the attributes the providers map (the name too):
+        # Cognito refuses the sign-in if the app client may not write one of them.
         writable = cognito.ClientAttributes().with_standard_attributes(
-            email=True, phone_number=True
+            email=True, phone_number=True, fullname=federation is not None
         )
         oauth = None
         if federation is not None:

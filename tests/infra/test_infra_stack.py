@@ -195,6 +195,17 @@ class TestFederation:
             full_synth.of_type("AWS::Cognito::UserPoolIdentityProvider")
         )
 
+    def test_the_client_may_write_every_attribute_the_providers_map(
+        self, full_synth: Synthesized
+    ) -> None:
+        """Cognito refuses a federated sign-in whose mapped attribute the client cannot
+        write (UserPoolClientType.WriteAttributes)."""
+        _, client = only(full_synth, "AWS::Cognito::UserPoolClient")
+        writable = set(client["Properties"]["WriteAttributes"])
+        for provider in full_synth.of_type("AWS::Cognito::UserPoolIdentityProvider").values():
+            mapped = set(provider["Properties"]["AttributeMapping"])
+            assert mapped <= writable, provider["Properties"]["ProviderName"]
+
     def test_public_base_url_is_the_callbacks_base(self) -> None:
         # The stack passes public_base_url, when given, as the callback's base; checked on
         # the construct alone, which is cheaper than a third synthesis of the whole stack.
