@@ -24,6 +24,7 @@ from infra.authgate_infra import (
     ZipPackage,
 )
 from infra.authgate_infra.config import REPO_ROOT
+from infra.authgate_infra.packaging import COGNITO_TIMEOUT_SECONDS
 from infra.authgate_infra.rest_api import route_table
 from infra.authgate_infra.user_pool import Federation
 
@@ -94,9 +95,18 @@ class AuthgateStack(Stack):
             "COGNITO_USER_POOL_ID": users.pool.user_pool_id,
             "COGNITO_CLIENT_ID": users.client.user_pool_client_id,
             "COGNITO_IDENTITY_POOL_ID": identities.identity_pool_id,
+            "COGNITO_TIMEOUT_SECONDS": str(COGNITO_TIMEOUT_SECONDS),
             # API Gateway enforces keys and plans; the app trusts it.
             "USAGE_PLANS": "gateway",
             "LOG_LEVEL": "INFO",
+        }
+        # The authorizer verifies tokens and looks users up: the pool, nothing else (no
+        # session secret, no federation or cookie settings).
+        authorizer_environment = {
+            name: environment[name] for name in (
+                "AUTH_BACKEND", "COGNITO_REGION", "COGNITO_USER_POOL_ID", "COGNITO_CLIENT_ID",
+                "COGNITO_TIMEOUT_SECONDS", "LOG_LEVEL",
+            )
         }
         if users.domain_base_url is not None:
             environment["COGNITO_DOMAIN"] = users.domain_base_url
@@ -145,7 +155,7 @@ class AuthgateStack(Stack):
                 self, "AuthorizerFunction",
                 package=package,
                 handler=AUTHORIZER_HANDLER,
-                environment=environment,
+                environment=authorizer_environment,
                 log_retention=retention,
                 removal_policy=removal,
                 description="authgate: the cookie authorizer of the keyed routes",

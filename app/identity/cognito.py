@@ -77,7 +77,9 @@ CHALLENGE_ANSWERS: Mapping[str, tuple[str, str]] = {
     "NEW_PASSWORD_REQUIRED": ("NEW_PASSWORD", "new_password"),
 }
 TOTP = "SOFTWARE_TOKEN_MFA"
-RETRIES = {"max_attempts": 2, "mode": "standard"}
+# Two attempts in all (botocore's `max_attempts` would count the retries only): a dead
+# endpoint costs 2 x timeout, which a request on Lambda must outlive to answer 503.
+RETRIES = {"total_max_attempts": 2, "mode": "standard"}
 ACCESS_REQUIRED_MESSAGE = (
     "This needs the access token, which Cognito asks for on account changes: sign in with "
     "cookies (the access_token cookie) or send the access token as the Bearer token."
@@ -114,8 +116,7 @@ class CognitoIdentityProvider:
         client_secret: the app client's secret, if it has one: SECRET_HASH is then sent.
         endpoint_url: a Cognito-compatible endpoint instead of AWS's (moto's server).
         identity_pool_id: the identity pool for `get_aws_credentials`.
-        timeout_seconds: connect and read timeout of each attempt; botocore's standard mode
-            retries a failed attempt up to twice, so a dead endpoint costs three of them.
+        timeout_seconds: connect and read timeout of each of a call's two attempts.
         user_check_ttl_seconds: how long an AdminGetUser may stand for a fresh one.
         clock: wall-clock seconds (tests step it over the TTL).
     """

@@ -32,7 +32,12 @@ LAMBDA_PYTHON = "3.12"
 LAMBDA_PLATFORM = "manylinux2014_x86_64"
 
 MEMORY_MB = 512
-TIMEOUT = Duration.seconds(15)
+# A request may make up to three Cognito calls, each of two attempts of at most
+# COGNITO_TIMEOUT_SECONDS: 3 x 2 x 3 s, and botocore's backoff, must end before the
+# function is stopped, so that a Cognito outage is answered 503 by the app rather than
+# 502 by API Gateway. Under API Gateway's own 29 s.
+COGNITO_TIMEOUT_SECONDS = 3
+TIMEOUT = Duration.seconds(25)
 
 # What the package is built from; the Dockerfile copies the same, and .dockerignore lets
 # nothing else into the build context (no .venv, no .local-pool with its signing key).

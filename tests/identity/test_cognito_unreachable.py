@@ -102,3 +102,37 @@ def test_a_token_answers_service_unavailable_while_the_jwks_cannot_be_fetched(
     assert int(response.headers["retry-after"]) > 0
     assert "127.0.0.1" not in response.text
     assert elapsed < NO_HANG_SECONDS
+
+
+def test_a_call_makes_two_attempts_in_all(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two attempts, not botocore's one plus `max_attempts` retries: what a request's time
+    budget on Lambda (infra's function timeout) is reckoned from."""
+    for name, value in AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    sock = _listening()
+    attempts = 0
+
+    def hang_up_and_count() -> None:
+        nonlocal attempts
+        while True:
+            try:
+                connection, _ = sock.accept()
+            except OSError:
+                return
+            attempts += 1
+            connection.close()
+
+    threading.Thread(target=hang_up_and_count, daemon=True).start()
+    settings = make_settings(
+        auth_backend="cognito", cognito_region="us-east-1",
+        cognito_user_pool_id="us-east-1_Unreachable", cognito_client_id="client",
+        cognito_endpoint_url=f"http://127.0.0.1:{sock.getsockname()[1]}",
+        cognito_timeout_seconds=1,
+    )
+    with TestClient(create_app(settings), base_url="https://testserver") as client:
+        response = client.post("/auth/signin", json={"username": "alice", "password": PASSWORD})
+    sock.close()
+    assert response.status_code == 503, response.text
+    assert attempts == 2

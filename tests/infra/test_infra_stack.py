@@ -333,7 +333,7 @@ class TestFunction:
             "PackageType": "Image",
             "ImageConfig": {"Command": [HANDLER]},
             "MemorySize": 512,
-            "Timeout": 15,
+            "Timeout": 25,
             "Architectures": ["x86_64"],
         })
 
@@ -342,10 +342,34 @@ class TestFunction:
             "Runtime": "python3.12",
             "Handler": HANDLER,
             "MemorySize": 512,
-            "Timeout": 15,
+            "Timeout": 25,
             "Architectures": ["x86_64"],
             "Code": {"S3Bucket": Match.any_value(), "S3Key": Match.string_like_regexp(r"\.zip$")},
         })
+
+    def test_a_cognito_outage_is_answered_before_the_function_is_stopped(
+        self, variant: Synthesized
+    ) -> None:
+        """Up to three Cognito calls a request, two attempts each (RETRIES), each bounded
+        by COGNITO_TIMEOUT_SECONDS: the app must get to answer 503, under API Gateway's
+        29 s, rather than be stopped mid-call (502)."""
+        from app.identity.cognito import RETRIES
+
+        for function in variant.of_type("AWS::Lambda::Function").values():
+            props = function["Properties"]
+            per_call = RETRIES["total_max_attempts"] * float(
+                props["Environment"]["Variables"]["COGNITO_TIMEOUT_SECONDS"])
+            assert 3 * per_call + 2 <= props["Timeout"] < 29, props.get("Handler")
+
+    def test_the_authorizer_gets_only_the_settings_it_reads(
+        self, full_synth: Synthesized
+    ) -> None:
+        [authorizer] = [f for f in full_synth.of_type("AWS::Lambda::Function").values()
+                        if f["Properties"].get("Handler") == AUTHORIZER_HANDLER]
+        assert set(authorizer["Properties"]["Environment"]["Variables"]) == {
+            "AUTH_BACKEND", "COGNITO_REGION", "COGNITO_USER_POOL_ID", "COGNITO_CLIENT_ID",
+            "COGNITO_TIMEOUT_SECONDS", "LOG_LEVEL",
+        }
 
     def test_environment(self, default_synth: Synthesized) -> None:
         ids = {
