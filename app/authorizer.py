@@ -2,7 +2,9 @@
 
 The original design's steps: parse the Cookie header, find `token`, deny if it is missing,
 verify it and check that its user still exists, allow. The policy covers the whole stage
-(`.../stage/*`), because API Gateway caches it by the Cookie header for every route.
+(`.../stage/*`), because API Gateway caches it by the Cookie header for every route. An
+outage (Cognito or its keys out of reach) raises instead of denying: see
+`AuthorizerUnavailableError`.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import logging
 from typing import Any
 
 from app.auth.cookies import DuplicateCookieError, find_cookie
-from app.errors import AppError
+from app.errors import AppError, NotAuthorizedError
 from app.services import Services
 from app.settings import get_settings
 from app.tokens.claims import ID_TOKEN_ONLY
+from app.tokens.errors import KeysUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,12 @@ def _get_services() -> Services:
         configure_logging(settings.log_level)
         _services = Services(settings)
     return _services
+
+
+class AuthorizerUnavailableError(RuntimeError):
+    """The authorizer could not decide (an outage), which is not a Deny: API Gateway would
+    cache a Deny for the authorizer's TTL and lock the caller out after the outage ends.
+    Raised instead, it is answered 500 and asked again on the next request."""
 
 
 def _stage_arn(method_arn: str) -> str:
@@ -76,7 +85,13 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
         return policy("Deny", method_arn, "anonymous", {})
     try:
         user = services.identity.check_subject(services.verifier.subject(token, ID_TOKEN_ONLY))
-    except AppError as exc:
+    except KeysUnavailableError:
+        log.warning("authorizer cannot decide", extra={"error": "KeysUnavailable"})
+        raise AuthorizerUnavailableError("the token's signing keys cannot be fetched") from None
+    except NotAuthorizedError as exc:  # a bad, expired or revoked token; a gone user
         log.info("authorizer denied", extra={"check": type(exc).__name__})
         return policy("Deny", method_arn, "anonymous", {})
+    except AppError as exc:  # Cognito throttled or out of reach: nothing said of the caller
+        log.warning("authorizer cannot decide", extra={"error": exc.code})
+        raise AuthorizerUnavailableError(exc.code) from None
     return policy("Allow", method_arn, user.sub, {"username": user.username, "sub": user.sub})

@@ -7,19 +7,23 @@ time bound only proves there is no hang; it is far above what the timeouts allow
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
+from app.services import Services
 from app.settings import Settings
 from tests.support.jwt import SigningKey, cognito_claims
 from tests.support.moto import AWS_ENV
 from tests.support.net import free_port
+from tests.support.server import REPO
 from tests.support.users import PASSWORD
 
 NO_HANG_SECONDS = 25
@@ -136,3 +140,63 @@ def test_a_call_makes_two_attempts_in_all(
     sock.close()
     assert response.status_code == 503, response.text
     assert attempts == 2
+
+
+class _JwksServer:
+    """Serves one key set over HTTP: the pool's keys reachable while Cognito is not."""
+
+    def __init__(self, document: dict[str, object]) -> None:
+        body = json.dumps(document).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._http.server_address[1]}/jwks.json"
+        threading.Thread(target=self._http.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+
+
+@pytest.mark.parametrize("keys", ["reachable", "out of reach"])
+def test_the_authorizer_raises_rather_than_denies_in_an_outage(
+    endpoint: str, keys: str, make_settings: Callable[..., Settings],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Deny would be cached by API Gateway (per Cookie header, for the authorizer's TTL)
+    and lock a signed-in user out after the outage; an error is answered 500, not cached."""
+    import app.authorizer as authorizer
+
+    for name, value in {**AWS_ENV, "COGNITO_TIMEOUT_SECONDS": "1"}.items():
+        monkeypatch.setenv(name, value)
+    pool = "us-east-1_Unreachable"
+    key = SigningKey()
+    jwks = _JwksServer(key.jwks)
+    if keys == "out of reach":
+        jwks.stop()
+    settings = make_settings(
+        auth_backend="cognito", cognito_region="us-east-1", cognito_user_pool_id=pool,
+        cognito_client_id="client", cognito_endpoint_url=endpoint,
+        cognito_jwks_url=jwks.url, cognito_timeout_seconds=1,
+    )
+    token = key.sign(cognito_claims(
+        issuer=f"https://cognito-idp.us-east-1.amazonaws.com/{pool}", client_id="client"))
+    event = json.loads((REPO / "tests/fixtures/events/request_authorizer.json").read_text())
+    event["headers"]["Cookie"] = f"token={token}"
+    monkeypatch.setattr(authorizer, "_services", Services(settings))
+    try:
+        with pytest.raises(authorizer.AuthorizerUnavailableError):
+            authorizer.handler(event, None)
+    finally:
+        if keys == "reachable":
+            jwks.stop()
