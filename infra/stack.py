@@ -158,7 +158,7 @@ class AuthgateStack(Stack):
                 environment=authorizer_environment,
                 log_retention=retention,
                 removal_policy=removal,
-                description="authgate: the cookie authorizer of the keyed routes",
+                description="authgate: the cookie authorizer of the signed-in routes",
             )
             authorizer_function.allow_user_pool_actions(
                 users.pool, *AUTHORIZER_USER_POOL_ACTIONS
@@ -169,10 +169,13 @@ class AuthgateStack(Stack):
                 cache_ttl_seconds=config.authorizer_cache_ttl,
             ).authorizer
 
+        routes = route_table(config.plans)
+        if authorizer is not None:
+            for path in config.authorizer_paths:  # a method of their own, to guard
+                routes.setdefault(path, {"ANY": False, "OPTIONS": False})
         api.add_routes(
-            app_function.function,
-            route_table(config.plans),
-            authorizer=authorizer,
+            app_function.function, routes,
+            authorizer=authorizer, authorized_paths=config.authorizer_paths,
         )
         usage = UsagePlans(
             self, "UsagePlans",

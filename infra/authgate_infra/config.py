@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "packaging": "image",
     "authorizer": False,
     "authorizer_cache_ttl": 300,
+    "authorizer_paths": ["/protected"],
     "mfa_sms": False,
     "log_retention_days": 30,
     "cloudwatch_role": True,
@@ -80,6 +81,7 @@ class AuthgateConfig:
     cors_allow_origins: tuple[str, ...]
     authorizer: bool
     authorizer_cache_ttl: int
+    authorizer_paths: tuple[str, ...]
     mfa_sms: bool
     log_retention_days: int
     cloudwatch_role: bool
@@ -128,6 +130,7 @@ class AuthgateConfig:
             cors_allow_origins=reader.origins("cors_allow_origins"),
             authorizer=reader.flag("authorizer"),
             authorizer_cache_ttl=reader.integer("authorizer_cache_ttl", 0, 3600),
+            authorizer_paths=reader.authorizer_paths("authorizer_paths"),
             mfa_sms=reader.flag("mfa_sms"),
             log_retention_days=reader.retention("log_retention_days"),
             cloudwatch_role=reader.flag("cloudwatch_role"),
@@ -210,6 +213,18 @@ class _Reader:
         if "*" in origins:
             raise ContextError(f"{key}: '*' cannot be used with cookies; list the exact origins")
         return origins
+
+    def authorizer_paths(self, key: str) -> tuple[str, ...]:
+        # The routes that need a signed-in user; /public, for one, is open to anyone.
+        value = self.raw(key)
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+            raise ContextError(f"{key} must be a list of paths or a comma-separated string")
+        paths = tuple(item.strip().rstrip("/") for item in items if item.strip())
+        for path in paths:
+            if not path.startswith("/") or path == "/auth" or path.startswith("/auth/"):
+                raise ContextError(f"{key}: {path!r} must be a path outside /auth")
+        return paths
 
     def provider(self, id_key: str, secret_key: str) -> OAuthProvider | None:
         client_id, secret_name = self.text(id_key), self.text(secret_key)

@@ -4,7 +4,7 @@ required on exactly the routes the plans file names (SPEC §7)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from aws_cdk import Aws, RemovalPolicy
 from aws_cdk import aws_apigateway as apigateway
@@ -143,15 +143,18 @@ class AuthgateRestApi(Construct):
         function: lambda_.IFunction,
         table: Mapping[str, Mapping[str, bool]],
         authorizer: apigateway.IAuthorizer | None = None,
+        authorized_paths: Collection[str] = (),
     ) -> None:
-        """Proxy every route of `table` to `function`; keyed ones also pass `authorizer`."""
+        """Proxy every route of `table` to `function`; the methods of `authorized_paths`
+        (but OPTIONS: preflights carry no cookie) also pass `authorizer`."""
         # allow_test_invoke=False: the console's test button would need a second Lambda
         # permission per method.
         integration = apigateway.LambdaIntegration(function, proxy=True, allow_test_invoke=False)
         for path, methods in table.items():
             resource = self.api.root if path == "/" else self.api.root.resource_for_path(path)
             for method, key_required in methods.items():
-                guarded = key_required and authorizer is not None
+                guarded = (authorizer is not None and path in authorized_paths
+                           and method != "OPTIONS")
                 self.methods[f"{method} {path}"] = resource.add_method(
                     method, integration,
                     api_key_required=key_required,

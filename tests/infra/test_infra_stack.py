@@ -619,13 +619,18 @@ class TestAuthorizer:
         assert {"Fn::GetAtt": [authorizer_function, "Arn"]} in (
             props["AuthorizerUri"]["Fn::Join"][1]
         )
-        for route, method in methods_by_route(full_synth).items():
-            if method["ApiKeyRequired"]:
-                assert method["AuthorizationType"] == "CUSTOM", route
-                assert method["AuthorizerId"] == {"Ref": authorizer_id}, route
+        guarded = full_synth.config.authorizer_paths
+        assert guarded == ("/protected",)
+        for (verb, path), method in methods_by_route(full_synth).items():
+            if path in guarded and verb != "OPTIONS":
+                assert method["AuthorizationType"] == "CUSTOM", (verb, path)
+                assert method["AuthorizerId"] == {"Ref": authorizer_id}, (verb, path)
             else:
-                assert method["AuthorizationType"] == "NONE", route
-                assert "AuthorizerId" not in method, route
+                assert method["AuthorizationType"] == "NONE", (verb, path)
+                assert "AuthorizerId" not in method, (verb, path)
+        # /public needs its key, and no sign-in (SPEC §3: "without a valid token: same").
+        public = methods_by_route(full_synth)[("ANY", "/public")]
+        assert (public["ApiKeyRequired"], public["AuthorizationType"]) == (True, "NONE")
 
     def test_cache_ttl_defaults_to_300(self) -> None:
         app = cdk.App(context={**cdk_json_context(), "authorizer": "true"})
