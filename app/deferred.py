@@ -19,6 +19,8 @@ from starlette.datastructures import URLPath
 from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
+from app.middleware import route_path
+
 
 class DeferredRouters(BaseRoute):
     def __init__(
@@ -30,7 +32,7 @@ class DeferredRouters(BaseRoute):
         self._lock = threading.Lock()
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] in ("http", "websocket") and scope["path"].startswith(self.prefix):
+        if scope["type"] in ("http", "websocket") and route_path(scope).startswith(self.prefix):
             return Match.FULL, {}
         return Match.NONE, {}
 

@@ -409,3 +409,22 @@ class TestSmtpDelivery:
         logs = live.logs()
         assert code not in logs, "the code must not be logged"
         assert all(json.loads(line) for line in logs.splitlines() if line.startswith("{"))
+
+
+class TestBehindAPathPrefix:
+    def test_a_proxy_that_strips_a_prefix(
+        self, start_server: Callable[..., LiveServer], tmp_path: Path
+    ) -> None:
+        """Behind a proxy serving the app under /api (uvicorn --root-path /api), every
+        route answers, and what the browser is sent back carries the prefix."""
+        live = start_server(app=("app.main:app", "--root-path", "/api"),
+                            COOKIE_SECURE="false")
+        with httpx.Client(base_url=live.url, timeout=10) as http:
+            flow = AuthFlow(http, Outbox(tmp_path / "outbox"))
+            signed_in = flow.sign_in(flow.confirmed_user())
+            assert signed_in.status_code == 200, signed_in.text
+            assert "Path=/api;" in signed_in.headers["set-cookie"]
+            assert http.get("/auth/current_user",
+                            headers={"Authorization": f"Bearer {signed_in.json()['token']}"}
+                            ).status_code == 200
+            assert "/api/openapi.json" in http.get("/docs").text
