@@ -16,6 +16,7 @@ from mangum import Mangum
 
 from app.main import create_app
 from app.settings import Settings
+from app.stage import lambda_handler
 from tests.support.users import PASSWORD, AuthFlow
 
 EVENTS = Path(__file__).parent / "fixtures" / "events"
@@ -33,7 +34,7 @@ class Context:
 
 @pytest.fixture
 def handler(settings: Settings) -> Mangum:
-    return Mangum(create_app(settings), lifespan="off")
+    return lambda_handler(create_app(settings))
 
 
 def _json_body(payload: dict[str, str]) -> str:
@@ -84,6 +85,19 @@ class TestRestApiV1:
         assert response["statusCode"] == status
         if status == 200:
             assert response["body"] == ""
+
+    def test_the_docs_work_under_the_stage(self, handler: Mangum) -> None:
+        """The browser is at /prod/docs: the page must fetch /prod/openapi.json, and "Try it
+        out" must call /prod/..., or API Gateway answers them outside the stage."""
+        def get(path: str) -> dict[str, Any]:
+            call = event("rest_v1_get_protected.json", path=path)
+            call["requestContext"]["path"] = f"/prod{path}"
+            response: dict[str, Any] = handler(call, Context())
+            assert response["statusCode"] == 200, response["body"]
+            return response
+
+        assert "'/prod/openapi.json'" in get("/docs")["body"]
+        assert json.loads(get("/openapi.json")["body"])["servers"] == [{"url": "/prod"}]
 
 
 class TestHttpApiV2:

@@ -32,23 +32,10 @@ class CookiePolicy:
 
 
 def public_prefix(request: Request) -> str:
-    """The path prefix a browser sees in front of the app's own paths.
-
-    Behind API Gateway the stage (`/prod`) is in the browser's URL but not in the path the
-    app receives; Mangum keeps the event in the scope, and its request context has both.
-    """
-    prefix = str(request.scope.get("root_path") or "")
-    event = request.scope.get("aws.event")
-    if isinstance(event, dict):
-        outer = (event.get("requestContext") or {}).get("path")
-        inner = event.get("path")
-        if isinstance(outer, str) and isinstance(inner, str):
-            # Compared without trailing slashes: the stage root is `/prod` or `/prod/`
-            # outside and `/` inside.
-            outer, inner = outer.rstrip("/"), inner.rstrip("/")
-            if outer.endswith(inner):
-                prefix = outer[: len(outer) - len(inner)]
-    return prefix.rstrip("/")
+    """The path prefix a browser sees in front of the app's own paths: ASGI's root_path,
+    which a proxy's prefix (uvicorn --root-path) or API Gateway's stage (`app.handler`)
+    sets."""
+    return str(request.scope.get("root_path") or "").rstrip("/")
 
 
 def _paths(request: Request) -> dict[str, str]:

@@ -10,11 +10,10 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from mangum import Mangum
-
 from app.logs import JsonFormatter
 from app.main import create_app
 from app.settings import Settings
+from app.stage import lambda_handler
 
 EVENT = json.loads(
     (Path(__file__).parents[1] / "fixtures/events/rest_v1_post_signin.json").read_text())
@@ -23,7 +22,7 @@ EVENT = json.loads(
 def test_the_key_id_is_in_every_log_line_of_the_request(
     make_settings: Callable[..., Settings],
 ) -> None:
-    handler = Mangum(create_app(make_settings(usage_plans="gateway")), lifespan="off")
+    handler = lambda_handler(create_app(make_settings(usage_plans="gateway")))
     stream = io.StringIO()
     log_handler = logging.StreamHandler(stream)
     log_handler.setFormatter(JsonFormatter())

@@ -18,6 +18,7 @@ from mangum import Mangum
 
 from app.main import create_app
 from app.settings import Settings
+from app.stage import lambda_handler
 from tests.support.server import LiveServer
 from tests.support.smtp import SmtpServer
 
@@ -132,7 +133,7 @@ class TestStagePrefix:
     def test_the_page_is_based_at_the_stage_with_or_without_its_slash(
         self, settings: Settings
     ) -> None:
-        handler = Mangum(create_app(settings), lifespan="off")
+        handler = lambda_handler(create_app(settings))
         loaded: dict[str, Any] = json.loads((EVENTS / "rest_v1_get_protected.json").read_text())
         for outer in ("/prod", "/prod/"):
             event = copy.deepcopy(loaded)
