@@ -66,6 +66,7 @@ class AuthgateStack(Stack):
             log_retention=retention,
             removal_policy=removal,
         )
+        api.allow_origin_on_gateway_errors(config.cors_allow_origins)
         public_base_url = config.public_base_url or api.base_url
         federation = None
         if config.domain_prefix is not None:

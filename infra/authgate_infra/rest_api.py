@@ -4,7 +4,7 @@ required on exactly the routes the plans file names (SPEC §7)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 
 from aws_cdk import Aws, RemovalPolicy
 from aws_cdk import aws_apigateway as apigateway
@@ -119,6 +119,26 @@ class AuthgateRestApi(Construct):
         # RestApi adds an output of its own, named from a hash; the stack's ApiUrl replaces it.
         self.api.node.try_remove_child("Endpoint")
         self.methods: dict[str, apigateway.Method] = {}
+
+    def allow_origin_on_gateway_errors(self, origins: Sequence[str]) -> None:
+        """The gateway's own answers (403 without a key, 429 throttled or over quota, the
+        authorizer's 401 and 403) readable by the frontend's origin, as the app's are.
+
+        Only with one origin: a gateway response's headers are fixed, and reflecting the
+        request's Origin would open them to every site. With several, a page on another
+        origin sees such an answer as a network error.
+        """
+        if len(origins) != 1:
+            return
+        headers = {
+            "Access-Control-Allow-Origin": f"'{origins[0]}'",
+            "Access-Control-Allow-Credentials": "'true'",
+            "Access-Control-Expose-Headers": "'Retry-After'",
+            "Vary": "'Origin'",
+        }
+        for name, kind in (("Default4xx", apigateway.ResponseType.DEFAULT_4_XX),
+                           ("Default5xx", apigateway.ResponseType.DEFAULT_5_XX)):
+            self.api.add_gateway_response(name, type=kind, response_headers=headers)
 
     @property
     def stage(self) -> apigateway.Stage:

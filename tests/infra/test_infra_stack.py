@@ -8,6 +8,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Match, Template
 
 from app.identity.local.passwords import PasswordPolicy
@@ -18,7 +19,7 @@ from app.identity.provider import (
 )
 from infra.authgate_infra.config import DEFAULTS, AuthgateConfig, ContextError, cdk_json_context
 from infra.authgate_infra.packaging import AUTHORIZER_HANDLER, HANDLER
-from infra.authgate_infra.rest_api import STAGE, route_table
+from infra.authgate_infra.rest_api import STAGE, AuthgateRestApi, route_table
 from infra.authgate_infra.user_pool import AuthgateUserPool, Federation
 from tests.support.cdk_synth import CUSTOM_PLANS, Synthesized
 
@@ -535,6 +536,33 @@ class TestRestApi:
         # Access logging fails until the account has the role, so the stage waits for it.
         assert stage["DependsOn"] == [logical_id(default_synth, "AWS::ApiGateway::Account", "")]
         full_synth.template.resource_count_is("AWS::ApiGateway::Account", 0)
+
+    @pytest.mark.parametrize("origins", [(), ("https://app.example.com",),
+                                         ("https://a.example.com", "https://b.example.com")])
+    def test_its_own_errors_carry_the_one_allowed_origin(
+        self, origins: tuple[str, ...]
+    ) -> None:
+        """A page on another origin must read the gateway's 403 and 429 (and Retry-After)
+        as it reads the app's: only a single origin can be named in fixed headers."""
+        stack = cdk.Stack(cdk.App(), "Api")
+        api = AuthgateRestApi(stack, "RestApi", cloudwatch_role=False,
+                              log_retention=logs.RetentionDays.ONE_DAY,
+                              removal_policy=cdk.RemovalPolicy.DESTROY)
+        api.api.root.add_method("ANY")
+        api.allow_origin_on_gateway_errors(origins)
+        responses = Template.from_stack(stack).find_resources("AWS::ApiGateway::GatewayResponse")
+        if len(origins) != 1:
+            assert responses == {}
+            return
+        kinds = {r["Properties"]["ResponseType"]: r["Properties"] for r in responses.values()}
+        assert set(kinds) == {"DEFAULT_4XX", "DEFAULT_5XX"}
+        for properties in kinds.values():
+            assert properties["ResponseParameters"] == {
+                "gatewayresponse.header.Access-Control-Allow-Origin": "'https://app.example.com'",
+                "gatewayresponse.header.Access-Control-Allow-Credentials": "'true'",
+                "gatewayresponse.header.Access-Control-Expose-Headers": "'Retry-After'",
+                "gatewayresponse.header.Vary": "'Origin'",
+            }
 
     def test_every_method_proxies_to_the_app(self, variant: Synthesized) -> None:
         app_function = next(
