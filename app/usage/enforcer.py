@@ -205,6 +205,8 @@ class UsageEnforcer:
         needed, route = self._route(method, path)
         if not needed:
             return None, None
+        if not api_key:  # decided without the key store, and without spending a reload
+            return FORBIDDEN, None
         now = self._clock()
         if now - self._loaded_at >= KEY_RELOAD_SECONDS:
             # Whatever the route: a key disabled elsewhere stops working everywhere within

@@ -93,6 +93,16 @@ def test_a_disabled_key_stops_working_on_routes_it_has_not_called_yet(
     assert enforcer.check("GET", "/protected", value) == (FORBIDDEN, key_id)
 
 
+def test_a_key_created_after_keyless_requests_works_at_once(
+    enforcer: UsageEnforcer, clock: Clock
+) -> None:
+    """A page calls without a key (403), its user creates one and calls again at once."""
+    assert enforcer.check("GET", "/public", None) == (FORBIDDEN, None)
+    value = key_on(enforcer, "Open")
+    clock.now += 0.1
+    assert enforcer.check("GET", "/public", value)[0] is None
+
+
 def test_without_blocking_only_memory_is_used(enforcer: UsageEnforcer, clock: Clock) -> None:
     """With blocking=False the enforcer answers from memory or says it would block, before
     counting anything; the blocking call then decides as usual."""
