@@ -56,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if enforcer is not None:
+            enforcer.start_maintenance()  # keys reloaded, counts written, off the requests
         yield
         if enforcer is not None:
             enforcer.close()  # counts in memory go to disk; unspent quota goes back

@@ -61,9 +61,9 @@ def route_path(scope: Scope) -> str:
     """The path routes see: without the prefix the app is mounted under (`root_path`),
     which ASGI servers include in `path` (a stage such as /prod, uvicorn --root-path)."""
     path: str = scope["path"]
-    root_path: str = scope.get("root_path", "")
+    root_path: str | None = scope.get("root_path")
     if root_path and path.startswith(root_path):
-        path = path[len(root_path):]
+        return path[len(root_path):]
     return path
 
 

@@ -8,6 +8,7 @@ refused by a throttle never counts against the quota.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -17,22 +18,25 @@ from typing import NamedTuple
 from urllib.parse import unquote
 
 from app.usage.keys import ApiKey, KeyStore, hash_key
-from app.usage.limiter import DailyCounter, QuotaLedger, TokenBucket, period_start
+from app.usage.limiter import (
+    DailyCounter,
+    QuotaLedger,
+    TokenBucket,
+    WouldBlock,
+    period_start,
+)
 from app.usage.plans import PlansFile, Quota
 
+log = logging.getLogger(__name__)
+
 KEY_RELOAD_SECONDS = 2.0  # how soon a key disabled elsewhere stops working
+MAINTENANCE_SECONDS = 0.5  # how often a server's own thread reloads keys and writes counts
 UNKNOWN_KEY_RELOAD_SECONDS = 0.5  # an unknown key rereads the keys, at most this often
 # Never behind a key, whatever the plans file says: health checks, the docs, the page.
 OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/",
                         "/config", "/redoc", "/favicon.ico"})
 OPEN_PREFIXES = ("/static/",)
 ROUTE_CACHE_SIZE = 4096
-
-
-class WouldBlock(Exception):
-    """The answer needs the key store (a key reload, a new quota reservation, a usage
-    flush): ask again with `blocking=True`, off the event loop. Raised before anything
-    was counted."""
 
 
 class Refusal(NamedTuple):
@@ -109,8 +113,35 @@ class UsageEnforcer:
         self._by_hash: dict[str, ApiKey] = {}
         self._by_value: dict[str, ApiKey] = {}
         self._loaded_at = float("-inf")
+        # Apart from _loaded_at, which the maintenance thread keeps fresh: a key created a
+        # moment ago must still be looked for.
+        self._unknown_reload_at = float("-inf")
         self.ledger = QuotaLedger(keys)
         self.daily = DailyCounter(keys, clock=clock)
+        self._maintenance: tuple[threading.Thread, threading.Event] | None = None
+
+    def start_maintenance(self, every: float = MAINTENANCE_SECONDS) -> None:
+        """Reload the keys and write the usage counts from a thread of its own.
+
+        Requests then never wait for either (they would, when a reload or a write falls
+        due, from a worker thread), and `keys usage` is current while the server idles.
+        """
+        if self._maintenance is not None:
+            return
+        stop = threading.Event()
+
+        def run() -> None:
+            while not stop.wait(every):
+                try:
+                    self._reload(self._clock())
+                    self.daily.flush()
+                except Exception as exc:  # a locked or failing store: requests do it then
+                    log.warning("usage plans: keys or counts not refreshed",
+                                extra={"reason": type(exc).__name__})
+
+        thread = threading.Thread(target=run, name="usage-maintenance", daemon=True)
+        self._maintenance = (thread, stop)
+        thread.start()
 
     def _route(self, method: str, path: str) -> tuple[bool, str]:
         """Whether (method, path) needs a key, and its normalised "METHOD /path".
@@ -150,9 +181,12 @@ class UsageEnforcer:
         digest = hash_key(value)
         # A key just created works at once; a flood of made-up keys cannot turn into a
         # flood of reads.
-        if digest not in self._by_hash and now - self._loaded_at >= UNKNOWN_KEY_RELOAD_SECONDS:
+        if digest not in self._by_hash and now - self._unknown_reload_at >= (
+            UNKNOWN_KEY_RELOAD_SECONDS
+        ):
             if not blocking:
                 raise WouldBlock
+            self._unknown_reload_at = now
             self._reload(now)
         key = self._by_hash.get(digest)
         if key is not None and len(self._by_value) < ROUTE_CACHE_SIZE:
@@ -199,26 +233,26 @@ class UsageEnforcer:
         """What to do with a request: a refusal or None, and the caller's key id.
 
         Raises:
-            WouldBlock: only with `blocking=False`, when the answer needs the key store.
+            WouldBlock: only with `blocking=False`, when the answer needs the key store;
+                nothing was counted.
             ServiceUnavailableError: the key store cannot be read or written.
         """
-        needed, route = self._route(method, path)
-        if not needed:
-            return None, None
-        if not api_key:  # decided without the key store, and without spending a reload
-            return FORBIDDEN, None
         now = self._clock()
-        if now - self._loaded_at >= KEY_RELOAD_SECONDS:
+        if now - self._loaded_at >= KEY_RELOAD_SECONDS and api_key:
             # Whatever the route: a key disabled elsewhere stops working everywhere within
-            # KEY_RELOAD_SECONDS, including on a route it has not called yet.
+            # KEY_RELOAD_SECONDS, including on a route it has not called yet. (A server's
+            # maintenance thread reloads sooner: requests then never do.)
             if not blocking:
                 raise WouldBlock
             self._reload(now)
-        if not blocking and self.daily.flush_due():
-            raise WouldBlock
         slot = (method, path, api_key)
-        lane = self._lanes.get(slot)
+        lane = self._lanes.get(slot)  # the common case: a route and key seen since reload
         if lane is None:
+            needed, route = self._route(method, path)
+            if not needed:
+                return None, None
+            if not api_key:  # decided without the key store
+                return FORBIDDEN, None
             decided = self._lane(route, api_key, now, blocking)
             if not isinstance(decided, _Lane):
                 return decided, None  # unknown keys are not remembered: they may appear
@@ -227,25 +261,36 @@ class UsageEnforcer:
                 self._lanes[slot] = lane
         if lane.refusal is not None:
             return lane.refusal, lane.key_id
-        day, periods = self._day(now)
-        if lane.quota is not None and not blocking and not self.ledger.has_reserved(
-            lane.key_id, periods[lane.plan_name]
-        ):
-            raise WouldBlock
+        if self.daily.flush_due(now):  # counts go to the store at most once a second
+            if not blocking:
+                raise WouldBlock
+            self.daily.flush()
         with self._lock:
             for bucket in lane.buckets:
                 if not bucket.has_token(now):
                     return THROTTLED, lane.key_id
             for bucket in lane.buckets:
                 bucket.take()
-        if lane.quota is not None and not self.ledger.take(
-            lane.key_id, lane.quota, periods[lane.plan_name]
-        ):
-            return LIMIT_EXCEEDED, lane.key_id
+        day, periods = self._day(now)
+        if lane.quota is not None:
+            try:
+                if not self.ledger.take(lane.key_id, lane.quota, periods[lane.plan_name],
+                                        blocking=blocking):
+                    return LIMIT_EXCEEDED, lane.key_id
+            except WouldBlock:
+                with self._lock:  # asked again shortly: this request is not counted
+                    for bucket in lane.buckets:
+                        bucket.give_back()
+                raise
         self.daily.count(lane.key_id, day)
         return None, lane.key_id
 
     def close(self) -> None:
         """Write what is only in memory: usage counts, and unspent quota goes back."""
+        if self._maintenance is not None:
+            thread, stop = self._maintenance
+            stop.set()
+            thread.join(timeout=5)
+            self._maintenance = None
         self.daily.flush()
         self.ledger.release()

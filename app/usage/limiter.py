@@ -23,6 +23,12 @@ from app.usage.keys import KeyStore
 from app.usage.plans import Quota, Throttle
 
 
+class WouldBlock(Exception):
+    """The answer needs the key store (a key reload, a new quota reservation, a usage
+    flush): ask again with `blocking=True`, off the event loop. Raised before anything
+    was counted."""
+
+
 class TokenBucket:
     __slots__ = ("_capacity", "_rate", "_tokens", "_updated")
 
@@ -32,17 +38,18 @@ class TokenBucket:
         self._tokens = self._capacity
         self._updated = now
 
-    def _refill(self, now: float) -> None:
+    def has_token(self, now: float) -> bool:
+        """Refill for the time since the last call, then say whether a token is there."""
         elapsed = max(0.0, now - self._updated)
         self._tokens = min(self._capacity, self._tokens + elapsed * self._rate)
         self._updated = now
-
-    def has_token(self, now: float) -> bool:
-        self._refill(now)
         return self._tokens >= 1.0
 
     def take(self) -> None:
         self._tokens -= 1.0
+
+    def give_back(self) -> None:
+        self._tokens += 1.0
 
 
 def period_start(quota: Quota, now: datetime | date) -> date:
@@ -77,16 +84,18 @@ class QuotaLedger:
         # thousand requests or so rather than every request.
         return max(1, min(1024, quota.limit // 1000))
 
-    def has_reserved(self, key_id: str, period: str) -> bool:
-        """Whether `take` can spend from memory, without writing to the key store."""
-        return self._reserved.get((key_id, period), 0) > 0
+    def take(self, key_id: str, quota: Quota, period: str, *, blocking: bool = True) -> bool:
+        """Spend one request of the quota period starting on `period` (ISO date).
 
-    def take(self, key_id: str, quota: Quota, period: str) -> bool:
-        """Spend one request of the quota period starting on `period` (ISO date)."""
+        Raises:
+            WouldBlock: with `blocking=False`, when a new block must be reserved.
+        """
         slot = (key_id, period)
         with self._lock:
             left = self._reserved.get(slot, 0)
             if left == 0:
+                if not blocking:
+                    raise WouldBlock
                 left = self._keys.reserve(key_id, slot[1], quota.limit, self.block_size(quota))
                 if left == 0:
                     return False
@@ -115,15 +124,15 @@ class DailyCounter:
         self._last_flush = clock()
         self._lock = threading.Lock()
 
-    def flush_due(self) -> bool:
-        return self._clock() - self._last_flush >= self._flush_every
+    def flush_due(self, now: float) -> bool:
+        """Whether the counts are a second old at `now` (this counter's clock): time to
+        `flush`, which its caller does, off the event loop."""
+        return now - self._last_flush >= self._flush_every
 
     def count(self, key_id: str, day: str) -> None:
         slot = (key_id, day)
         with self._lock:
             self._counts[slot] = self._counts.get(slot, 0) + 1
-        if self.flush_due():
-            self.flush()
 
     def flush(self) -> None:
         with self._lock:

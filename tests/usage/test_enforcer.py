@@ -12,10 +12,10 @@ from app.usage.enforcer import (
     LIMIT_EXCEEDED,
     THROTTLED,
     UsageEnforcer,
-    WouldBlock,
     normalise,
 )
 from app.usage.keys import KeyStore
+from app.usage.limiter import WouldBlock
 from app.usage.plans import load_plans
 
 
