@@ -7,16 +7,17 @@ import copy
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from mangum import Mangum
 
 from app.main import create_app
 from app.settings import Settings
 from app.stage import lambda_handler
+from tests.support.lambda_runtime import LambdaContainer
 from tests.support.users import PASSWORD, AuthFlow
 
 EVENTS = Path(__file__).parent / "fixtures" / "events"
@@ -33,8 +34,9 @@ class Context:
 
 
 @pytest.fixture
-def handler(settings: Settings) -> Mangum:
-    return lambda_handler(create_app(settings))
+def handler(settings: Settings) -> Iterator[LambdaContainer]:
+    with LambdaContainer(lambda_handler(create_app(settings))) as container:
+        yield container
 
 
 def _json_body(payload: dict[str, str]) -> str:
@@ -43,7 +45,7 @@ def _json_body(payload: dict[str, str]) -> str:
 
 class TestRestApiV1:
     def test_sign_in_returns_every_cookie_and_the_stage_path(
-        self, handler: Mangum, flow: AuthFlow
+        self, handler: LambdaContainer, flow: AuthFlow
     ) -> None:
         user = flow.confirmed_user()
         sign_in = event("rest_v1_post_signin.json", body=_json_body(
@@ -62,7 +64,9 @@ class TestRestApiV1:
         assert "Path=/prod/auth;" in by_name["access_token"]
         assert json.loads(response["body"])["message"] == "Auth successful"
 
-    def test_protected_with_the_cookie_and_without(self, handler: Mangum, flow: AuthFlow) -> None:
+    def test_protected_with_the_cookie_and_without(
+        self, handler: LambdaContainer, flow: AuthFlow
+    ) -> None:
         user = flow.confirmed_user()
         token = flow.sign_in(user).json()["token"]
         call = event("rest_v1_get_protected.json")
@@ -77,7 +81,7 @@ class TestRestApiV1:
         assert json.loads(anonymous["body"])["error"] == "NotAuthorized"
 
     @pytest.mark.parametrize(("path", "status"), [("/health", 200), ("/auth/signout", 405)])
-    def test_head_under_a_stage(self, handler: Mangum, path: str, status: int) -> None:
+    def test_head_under_a_stage(self, handler: LambdaContainer, path: str, status: int) -> None:
         """HEAD is GET without a body, except under /auth; the stage prefix changes nothing."""
         head = event("rest_v1_get_protected.json", httpMethod="HEAD", path=path)
         head["requestContext"]["path"] = f"/prod{path}"
@@ -86,7 +90,7 @@ class TestRestApiV1:
         if status == 200:
             assert response["body"] == ""
 
-    def test_the_docs_work_under_the_stage(self, handler: Mangum) -> None:
+    def test_the_docs_work_under_the_stage(self, handler: LambdaContainer) -> None:
         """The browser is at /prod/docs: the page must fetch /prod/openapi.json, and "Try it
         out" must call /prod/..., or API Gateway answers them outside the stage."""
         def get(path: str) -> dict[str, Any]:
@@ -102,7 +106,7 @@ class TestRestApiV1:
 
 class TestHttpApiV2:
     def test_sign_in_cookies_come_back_in_the_cookies_list(
-        self, handler: Mangum, flow: AuthFlow
+        self, handler: LambdaContainer, flow: AuthFlow
     ) -> None:
         user = flow.confirmed_user()
         sign_in = event("http_v2_post_signin.json", body=_json_body(
@@ -136,7 +140,7 @@ def test_the_module_builds_from_the_environment(tmp_path: Path) -> None:
     assert not (tmp_path / "pool").exists(), "importing must not open the pool"
 
 
-def test_health_through_the_handler(handler: Mangum, client: TestClient) -> None:
+def test_health_through_the_handler(handler: LambdaContainer, client: TestClient) -> None:
     health = event("http_v2_get_protected.json", rawPath="/health", cookies=[])
     health["requestContext"]["http"]["path"] = "/health"
     response = handler(health, Context())
@@ -156,19 +160,19 @@ class TestBodiesWithoutALength:
         assert "Content-Length" not in call["headers"]
         return call
 
-    def test_a_form_body_is_415(self, handler: Mangum) -> None:
+    def test_a_form_body_is_415(self, handler: LambdaContainer) -> None:
         response = handler(self._sign_in(b"username=a&password=b",
                                          "application/x-www-form-urlencoded"), Context())
         assert response["statusCode"] == 415
         assert json.loads(response["body"])["error"] == "UnsupportedMediaType"
 
-    def test_a_body_over_the_limit_is_413(self, handler: Mangum) -> None:
+    def test_a_body_over_the_limit_is_413(self, handler: LambdaContainer) -> None:
         huge = json.dumps({"username": "a", "password": "x" * 100_000}).encode()
         response = handler(self._sign_in(huge, "application/json"), Context())
         assert response["statusCode"] == 413
         assert json.loads(response["body"])["error"] == "PayloadTooLarge"
 
-    def test_a_json_body_goes_through(self, handler: Mangum) -> None:
+    def test_a_json_body_goes_through(self, handler: LambdaContainer) -> None:
         response = handler(self._sign_in(b'{"username": "nobody", "password": "Wrong-pass1"}',
                                          "application/json"), Context())
         assert response["statusCode"] == 401
@@ -176,7 +180,7 @@ class TestBodiesWithoutALength:
 
     @pytest.mark.parametrize("length", ["-5", "1_0", "ten"])
     def test_a_content_length_that_is_not_a_size_is_400(
-        self, handler: Mangum, length: str
+        self, handler: LambdaContainer, length: str
     ) -> None:
         call = self._sign_in(b'{"username": "a", "password": "b"}', "application/json")
         call["headers"]["Content-Length"] = length

@@ -14,6 +14,7 @@ from app.logs import JsonFormatter
 from app.main import create_app
 from app.settings import Settings
 from app.stage import lambda_handler
+from tests.support.lambda_runtime import LambdaContainer
 
 EVENT = json.loads(
     (Path(__file__).parents[1] / "fixtures/events/rest_v1_post_signin.json").read_text())
@@ -22,7 +23,7 @@ EVENT = json.loads(
 def test_the_key_id_is_in_every_log_line_of_the_request(
     make_settings: Callable[..., Settings],
 ) -> None:
-    handler = lambda_handler(create_app(make_settings(usage_plans="gateway")))
+    handler = LambdaContainer(lambda_handler(create_app(make_settings(usage_plans="gateway"))))
     stream = io.StringIO()
     log_handler = logging.StreamHandler(stream)
     log_handler.setFormatter(JsonFormatter())
@@ -43,6 +44,7 @@ def test_the_key_id_is_in_every_log_line_of_the_request(
         assert handler(event, None)["statusCode"] == 200
     finally:
         logger.removeHandler(log_handler)
+        handler.close()
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     failed = next(line for line in lines if line["msg"] == "sign-in failed")
     assert failed["api_key_id"] == "k9x8y7"

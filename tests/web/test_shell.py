@@ -3,8 +3,6 @@ unambiguous, and the page's base under API Gateway's stage prefix."""
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import copy
 import json
 import re
@@ -14,11 +12,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from mangum import Mangum
 
 from app.main import create_app
 from app.settings import Settings
 from app.stage import lambda_handler
+from tests.support.lambda_runtime import LambdaContainer
 from tests.support.server import LiveServer
 from tests.support.smtp import SmtpServer
 
@@ -110,39 +108,22 @@ def test_every_label_names_one_input_in_every_state(
             assert label_for > 0, label
 
 
-def _in_own_thread(handler: Mangum, event: dict[str, Any]) -> dict[str, Any]:
-    """Run the handler as Lambda would, on a thread with its own event loop: Playwright's
-    session keeps a loop running on this one, and Mangum cannot run inside it."""
-
-    def run() -> dict[str, Any]:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        try:
-            return dict(handler(event, {"aws_request_id": "r"}))
-        finally:
-            asyncio.set_event_loop(None)
-            loop.close()
-
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(run).result()
-
-
 class TestStagePrefix:
     """Not in a browser: the <base> the index route writes for API Gateway's stage."""
 
     def test_the_page_is_based_at_the_stage_with_or_without_its_slash(
         self, settings: Settings
     ) -> None:
-        handler = lambda_handler(create_app(settings))
         loaded: dict[str, Any] = json.loads((EVENTS / "rest_v1_get_protected.json").read_text())
-        for outer in ("/prod", "/prod/"):
-            event = copy.deepcopy(loaded)
-            event.update(path="/", resource="/", pathParameters=None, body=None,
-                         isBase64Encoded=False)
-            event["requestContext"].update(path=outer, resourcePath="/")
-            answer = _in_own_thread(handler, event)
-            assert answer["statusCode"] == 200
-            assert '<base href="/prod/">' in answer["body"], outer
+        with LambdaContainer(lambda_handler(create_app(settings))) as handler:
+            for outer in ("/prod", "/prod/"):
+                event = copy.deepcopy(loaded)
+                event.update(path="/", resource="/", pathParameters=None, body=None,
+                             isBase64Encoded=False)
+                event["requestContext"].update(path=outer, resourcePath="/")
+                answer = handler(event, {"aws_request_id": "r"})
+                assert answer["statusCode"] == 200
+                assert '<base href="/prod/">' in answer["body"], outer
 
     def test_locally_the_base_is_the_root_or_the_root_path(self, settings: Settings) -> None:
         with TestClient(create_app(settings), base_url="https://testserver") as client:
