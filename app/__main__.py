@@ -7,6 +7,7 @@ operation was refused, 2 when the command or the settings are wrong.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import secrets
 import string
@@ -14,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from app.console import print_table
+from app.console import render_table
 from app.errors import AppError
 from app.settings import Settings, SettingsError, load_settings
 
@@ -78,30 +79,38 @@ def _user_row(user: Any) -> list[str]:
 
 
 def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    # The console mail backend prints deliveries (a reset code, say) on stdout: here they
+    # go to stderr, so that stdout holds the command's answer alone (one JSON document).
+    with contextlib.redirect_stdout(sys.stderr):
+        identity = _identity(settings)
+        answer = _users_answer(identity, args)
+    if answer is not None:
+        print(answer)
+    return 0 if answer is not None else 2
+
+
+def _users_answer(identity: Any, args: argparse.Namespace) -> str | None:
+    """What `users <action>` prints on stdout; None when it refused to act."""
     from app.identity.provider import UserAttributes
 
-    identity = _identity(settings)
     action = args.users_command
     if action == "list":
-        users = identity.admin_list_users(limit=args.limit)
+        users = identity.admin_list_users(limit=args.limit + 1)
+        more, users = len(users) > args.limit, users[:args.limit]
         if args.json:
-            print(json.dumps([user._asdict() for user in users], default=str))
-        elif not users:
-            print("No users yet. Sign up through POST /auth/signup or `users create`.")
-        else:
-            print_table(
-                [_user_row(user) for user in users],
-                ["User name", "Email", "Email verified", "Confirmation status", "Status"],
-            )
-        return 0
+            return json.dumps([user._asdict() for user in users], default=str)
+        if not users:
+            return "No users yet. Sign up through POST /auth/signup or `users create`."
+        table = render_table(
+            [_user_row(user) for user in users],
+            ["User name", "Email", "Email verified", "Confirmation status", "Status"],
+        )
+        return table + (f"\n(the first {args.limit}; --limit shows up to 60)" if more else "")
     if action == "show":
         user = identity.admin_get_user(args.username)
         if args.json:
-            print(json.dumps(user._asdict(), default=str))
-        else:
-            for key, value in user._asdict().items():
-                print(f"{key:22} {value}")
-        return 0
+            return json.dumps(user._asdict(), default=str)
+        return "\n".join(f"{key:22} {value}" for key, value in user._asdict().items())
     if action == "create":
         password = args.temporary_password or _temporary_password()
         user = identity.admin_create_user(
@@ -109,11 +118,9 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
             UserAttributes(email=args.email, phone_number=args.phone_number),
         )
         if args.json:
-            print(json.dumps({**user._asdict(), "temporary_password": password}, default=str))
-        else:
-            print(f"Created {user.username}. Temporary password: {password}")
-            print("They must choose a new password at their first sign-in.")
-        return 0
+            return json.dumps({**user._asdict(), "temporary_password": password}, default=str)
+        return (f"Created {user.username}. Temporary password: {password}\n"
+                "They must choose a new password at their first sign-in.")
     simple: dict[str, Callable[[str], None]] = {
         "confirm": identity.admin_confirm_sign_up,
         "disable": lambda name: identity.admin_set_enabled(name, False),
@@ -123,13 +130,39 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     }
     if action == "delete" and not args.yes:
         print(f"This deletes {args.username} for good. Run again with --yes.", file=sys.stderr)
-        return 2
+        return None
     simple[action](args.username)
     done = {"confirm": "confirmed", "disable": "disabled", "enable": "enabled",
             "delete": "deleted", "reset-password": "must reset their password"}[action]
-    print(json.dumps({"username": args.username, "result": done}) if args.json
-          else f"{args.username}: {done}")
-    return 0
+    return (json.dumps({"username": args.username, "result": done}) if args.json
+            else f"{args.username}: {done}")
+
+
+def _checked(kind: str) -> Callable[[str], str]:
+    """An argument checked as the sign-up API checks that attribute (`app.auth.schemas`)."""
+
+    def check(text: str) -> str:
+        from pydantic import TypeAdapter, ValidationError
+
+        from app.auth import schemas
+
+        try:
+            return str(TypeAdapter(getattr(schemas, kind)).validate_python(text))
+        except ValidationError:
+            example = "+15555550123" if kind == "PhoneNumber" else "name@example.com"
+            raise argparse.ArgumentTypeError(f"{text!r} is not valid: like {example}") from None
+
+    return check
+
+
+def _limit(text: str) -> int:
+    try:
+        limit = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 1 <= limit <= 60:
+        raise argparse.ArgumentTypeError("must be 1 to 60")
+    return limit
 
 
 def _temporary_password() -> str:
@@ -159,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     users.add_argument("--json", action="store_true", help="print JSON")
     user_commands = users.add_subparsers(dest="users_command", required=True)
     listing = user_commands.add_parser("list", help="list users, like the Cognito console")
-    listing.add_argument("--limit", type=int, default=60)
+    listing.add_argument("--limit", type=_limit, default=60, help="1 to 60, as Cognito's")
     listing.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     for name, text in (
         ("show", "show one user"),
@@ -176,8 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--yes", action="store_true", help="do not ask")
     create = user_commands.add_parser("create", help="create a user with a temporary password")
     create.add_argument("username")
-    create.add_argument("--email")
-    create.add_argument("--phone-number")
+    create.add_argument("--email", type=_checked("Email"))
+    create.add_argument("--phone-number", type=_checked("PhoneNumber"),
+                        help="E.164, such as +15555550123")
     create.add_argument("--temporary-password", help="default: a random one, printed")
     create.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
 

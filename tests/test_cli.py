@@ -83,3 +83,60 @@ def test_wrong_settings_exit_2_naming_the_variable(cli) -> None:  # type: ignore
     )
     assert result.returncode == 2
     assert "AUTH_BACKEND" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_json_is_the_only_thing_on_stdout_whatever_the_mail_backend(
+    cli, settings: Settings,  # type: ignore[no-untyped-def]
+) -> None:
+    """The console backend prints a reset code: on stderr, so stdout stays one document."""
+    identity = create_app(settings).state.services.identity
+    identity.sign_up("gina", "Correct-Horse-7-Battery", UserAttributes(email="g@example.com"))
+    identity.admin_confirm_sign_up("gina")
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "users", "reset-password", "gina", "--json"], cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", "LOCAL_POOL_DIR": str(settings.local_pool_dir),
+             "MAIL_BACKEND": "console"},
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"username": "gina", "result": "must reset their password"}
+    assert "g@example.com" in result.stderr  # the delivery, for the operator to see
+
+
+def test_confirm_refuses_a_user_who_is_not_waiting_for_it(
+    cli, settings: Settings,  # type: ignore[no-untyped-def]
+) -> None:
+    assert cli("users", "create", "hana", "--email", "h@example.com").returncode == 0
+    refused = cli("users", "confirm", "hana")
+    assert refused.returncode == 1
+    assert "Current status is FORCE_CHANGE_PASSWORD" in refused.stderr
+    assert json.loads(cli("users", "show", "hana", "--json").stdout)["status"] == (
+        "FORCE_CHANGE_PASSWORD")
+
+
+@pytest.mark.parametrize("argument", [
+    ["--email", "notanemail"], ["--phone-number", "123"], ["--phone-number", "+1 555 0100"],
+])
+def test_create_checks_attributes_as_sign_up_does(
+    cli, argument: list[str],  # type: ignore[no-untyped-def]
+) -> None:
+    refused = cli("users", "create", "ivan", *argument)
+    assert refused.returncode == 2 and "is not valid" in refused.stderr
+    assert "No users yet" in cli("users", "list").stdout
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "61", "many"])
+def test_list_limit_is_cognitos_range(cli, limit: str) -> None:  # type: ignore[no-untyped-def]
+    refused = cli("users", "list", "--limit", limit)
+    assert refused.returncode == 2 and "--limit" in refused.stderr
+
+
+def test_a_cut_short_list_says_so(cli, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    identity = create_app(settings).state.services.identity
+    for name in ("jo", "kim", "lee"):
+        identity.sign_up(name, "Correct-Horse-7-Battery",
+                         UserAttributes(email=f"{name}@example.com"))
+    listed = cli("users", "list", "--limit", "2").stdout
+    assert "jo" in listed and "kim" in listed and "lee" not in listed
+    assert "the first 2" in listed
+    assert "the first" not in cli("users", "list", "--limit", "3").stdout

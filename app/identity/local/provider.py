@@ -885,6 +885,10 @@ class LocalIdentityProvider:
 
     def admin_confirm_sign_up(self, username: str) -> None:
         row = self._admin_row(username)
+        if row["status"] != UNCONFIRMED:  # as AdminConfirmSignUp refuses
+            raise NotAuthorizedError(
+                f"User cannot be confirmed. Current status is {row['status']}."
+            )
         try:
             with self.store.write() as conn:
                 conn.execute(
