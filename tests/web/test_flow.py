@@ -165,6 +165,26 @@ class TestCookies:
         assert not left & {"token", "access_token", "refresh_token", "csrf_token"}, left
 
 
+    def test_sign_out_still_works_when_the_csrf_cookie_is_gone(
+        self, page: Page, context: BrowserContext, web_server: Callable[..., LiveServer],
+        smtp_server: SmtpServer,
+    ) -> None:
+        """Only csrf_token lost (cleared by hand, or by a cookie limit): the POST is refused,
+        and the page signs out through the same-site GET, which needs no token."""
+        server = web_server()
+        open_page(page, server)
+        sign_up_to_signed_in(page, smtp_server, Person.new())
+        context.clear_cookies(name="csrf_token")
+
+        with page.expect_request(lambda r: r.url.endswith("/auth/signout")
+                                 and r.method == "GET") as fallback:
+            button(page, "Sign out").click()
+        assert fallback.value.all_headers().get("sec-fetch-site") == "same-origin"
+        expect(status(page)).to_have_text("Signed out.")
+        left = {c["name"] for c in context.cookies([server.url, f"{server.url}/auth/"])}
+        assert not left & {"token", "access_token", "refresh_token"}, left
+
+
 class TestKeyboard:
     def test_sign_up_confirm_sign_in_and_call_with_the_keyboard_only(
         self, page: Page, web_server: Callable[..., LiveServer], smtp_server: SmtpServer

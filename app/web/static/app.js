@@ -494,7 +494,12 @@
     },
 
     async "sign-out"() {
-      const answer = await request("POST", "auth/signout");
+      let answer = await request("POST", "auth/signout");
+      if (!answer.ok && answer.data && answer.data.error === "CsrfFailed" && !crossOrigin) {
+        // The csrf_token cookie is gone while the others stay: nothing could sign this
+        // person out. The same-site GET form of sign-out needs no token.
+        answer = await request("GET", "auth/signout");
+      }
       if (!answer.ok) {
         setStatus(describeError(answer), "error");
         return;
