@@ -241,6 +241,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handlers[args.command](args, settings)
     except AppError as exc:
         print(f"error: {exc.message} ({exc.code})", file=sys.stderr)
+        if exc.code == "ServiceUnavailable" and settings.auth_backend == "local":
+            # The API's answer names no path; the operator at the terminal needs one.
+            print(f"The pool is in {settings.local_pool_dir.resolve()} (LOCAL_POOL_DIR): "
+                  "check that it is a directory you can write to.", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -140,3 +140,15 @@ def test_a_cut_short_list_says_so(cli, settings: Settings) -> None:  # type: ign
     assert "jo" in listed and "kim" in listed and "lee" not in listed
     assert "the first 2" in listed
     assert "the first" not in cli("users", "list", "--limit", "3").stdout
+
+
+def test_a_pool_that_cannot_be_opened_names_where_it_is(tmp_path: Path) -> None:
+    not_a_directory = tmp_path / "pool"
+    not_a_directory.write_text("")
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "users", "list"], cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", "LOCAL_POOL_DIR": str(not_a_directory)},
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert str(not_a_directory) in result.stderr and "LOCAL_POOL_DIR" in result.stderr
