@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from app.console import render_table
+from app.console import int_between, render_table
 from app.errors import AppError
 from app.settings import Settings, SettingsError, load_settings
 
@@ -155,16 +155,6 @@ def _checked(kind: str) -> Callable[[str], str]:
     return check
 
 
-def _limit(text: str) -> int:
-    try:
-        limit = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 1 <= limit <= 60:
-        raise argparse.ArgumentTypeError("must be 1 to 60")
-    return limit
-
-
 def _temporary_password() -> str:
     alphabet = string.ascii_letters + string.digits
     core = "".join(secrets.choice(alphabet) for _ in range(14))
@@ -192,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     users.add_argument("--json", action="store_true", help="print JSON")
     user_commands = users.add_subparsers(dest="users_command", required=True)
     listing = user_commands.add_parser("list", help="list users, like the Cognito console")
-    listing.add_argument("--limit", type=_limit, default=60, help="1 to 60, as Cognito's")
+    listing.add_argument("--limit", type=int_between(1, 60), default=60,
+                         help="1 to 60, as Cognito's")
     listing.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     for name, text in (
         ("show", "show one user"),

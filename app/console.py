@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import argparse
+from collections.abc import Callable, Sequence
 
 
 def render_table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
@@ -17,3 +18,18 @@ def render_table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
 
 def print_table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> None:
     print(render_table(rows, headers))
+
+
+def int_between(low: int, high: int) -> Callable[[str], int]:
+    """An argparse `type`: a whole number from `low` to `high`, or a usage error."""
+
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"must be {low} to {high}")
+        return number
+
+    return parse

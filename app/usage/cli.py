@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from app.console import print_table
+from app.console import int_between, print_table
 from app.errors import AppError, InvalidParameterError
 from app.settings import Settings
 from app.usage.factory import build_key_store, load_configured_plans
@@ -43,20 +43,10 @@ def add_keys_parser(commands: Any) -> None:
         sub.add_parser(name, help=text).add_argument("id")
     usage = sub.add_parser("usage", help="requests used and quota left per day, like GetUsage")
     usage.add_argument("id", nargs="?")
-    usage.add_argument("--days", type=_days, default=7, help="1 to 90 (default 7)")
+    # At most 90 days, as API Gateway's GetUsage.
+    usage.add_argument("--days", type=int_between(1, 90), default=7, help="1 to 90 (default 7)")
     for parser in sub.choices.values():
         parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
-
-
-def _days(text: str) -> int:
-    """`--days`: what API Gateway's GetUsage allows, at most 90 days."""
-    try:
-        days = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
-    if not 1 <= days <= 90:
-        raise argparse.ArgumentTypeError("must be 1 to 90")
-    return days
 
 
 def _plans(settings: Settings) -> PlansFile:
