@@ -12,7 +12,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,6 +19,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.services import Services
 from app.settings import Settings
+from tests.support.jwks_server import JwksServer
 from tests.support.jwt import SigningKey, cognito_claims
 from tests.support.moto import AWS_ENV
 from tests.support.net import free_port
@@ -142,32 +142,6 @@ def test_a_call_makes_two_attempts_in_all(
     assert attempts == 2
 
 
-class _JwksServer:
-    """Serves one key set over HTTP: the pool's keys reachable while Cognito is not."""
-
-    def __init__(self, document: dict[str, object]) -> None:
-        body = json.dumps(document).encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._http.server_address[1]}/jwks.json"
-        threading.Thread(target=self._http.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self._http.shutdown()
-        self._http.server_close()
-
-
 @pytest.mark.parametrize("keys", ["reachable", "out of reach"])
 def test_the_authorizer_raises_rather_than_denies_in_an_outage(
     endpoint: str, keys: str, make_settings: Callable[..., Settings],
@@ -181,7 +155,7 @@ def test_the_authorizer_raises_rather_than_denies_in_an_outage(
         monkeypatch.setenv(name, value)
     pool = "us-east-1_Unreachable"
     key = SigningKey()
-    jwks = _JwksServer(key.jwks)
+    jwks = JwksServer(key.jwks)
     if keys == "out of reach":
         jwks.stop()
     settings = make_settings(

@@ -7,13 +7,10 @@ JWKS endpoint goes down. The cooldown is stepped with an injected clock, not sle
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,41 +21,11 @@ from app.identity.local.keys import PoolKeys
 from app.tokens.errors import KeysUnavailableError, UnknownKeyError
 from app.tokens.jwks import RETRY_AFTER_FAILURE_SECONDS, JwksCache, http_fetcher
 from app.tokens.verifier import TokenVerifier
+from tests.support.jwks_server import JwksServer
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Jwks"
 CLIENT_ID = "jwksclient"
 COOLDOWN = 30.0
-
-
-class JwksServer:
-    """Serves `document` at /jwks.json and counts the requests."""
-
-    def __init__(self, document: Mapping[str, Any]) -> None:
-        self.document = document
-        self.fetches = 0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.fetches += 1
-                body = json.dumps(server.document).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._http.server_address[1]}/jwks.json"
-        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._http.shutdown()
-        self._http.server_close()
 
 
 class Clock:
