@@ -201,26 +201,26 @@ class _Reader:
             )
         return days
 
-    def origins(self, key: str) -> tuple[str, ...]:
-        # A JSON list in cdk.json, a comma-separated string on the command line.
+    def _items(self, key: str, what: str) -> tuple[str, ...]:
+        """A JSON list in cdk.json, or a comma-separated string on the command line; each
+        item stripped, and of its final slash."""
         value = self.raw(key)
         if value is None:
             return ()
         items = value.split(",") if isinstance(value, str) else value
         if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
-            raise ContextError(f"{key} must be a list of origins or a comma-separated string")
-        origins = tuple(item.strip().rstrip("/") for item in items if item.strip())
+            raise ContextError(f"{key} must be a list of {what} or a comma-separated string")
+        return tuple(item.strip().rstrip("/") for item in items if item.strip())
+
+    def origins(self, key: str) -> tuple[str, ...]:
+        origins = self._items(key, "origins")
         if "*" in origins:
             raise ContextError(f"{key}: '*' cannot be used with cookies; list the exact origins")
         return origins
 
     def authorizer_paths(self, key: str) -> tuple[str, ...]:
         # The routes that need a signed-in user; /public, for one, is open to anyone.
-        value = self.raw(key)
-        items = value.split(",") if isinstance(value, str) else value
-        if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
-            raise ContextError(f"{key} must be a list of paths or a comma-separated string")
-        paths = tuple(item.strip().rstrip("/") for item in items if item.strip())
+        paths = self._items(key, "paths")
         for path in paths:
             if not path.startswith("/") or path == "/auth" or path.startswith("/auth/"):
                 raise ContextError(f"{key}: {path!r} must be a path outside /auth")

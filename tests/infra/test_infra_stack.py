@@ -756,6 +756,8 @@ class TestContext:
         ("authorizer", "yes", "true or false"),
         ("log_retention_days", "10", "retention period"),
         ("cors_allow_origins", "*", "exact origins"),
+        ("authorizer_paths", "/protected,/auth/signin", "outside /auth"),
+        ("authorizer_paths", "protected", "outside /auth"),
         ("cookie_samesite", "loose", "cookie_samesite"),
         ("public_base_url", "http://insecure.example.com", "https://"),
         ("plans_file", "/nonexistent/plans.json", "no such file"),
