@@ -13,6 +13,9 @@ from app.settings import Settings
 from app.tokens.claims import ID_TOKEN_ONLY
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Collection
+
+    from app.identity.cognito import CognitoIdentityProvider
     from app.services import Services
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,18 @@ def build_flow_sealer(settings: Settings, services: Services) -> FlowSealer:
     return FlowSealer(flow_key(settings, services))
 
 
+def _cognito_provider_names(
+    settings: Settings, identity: CognitoIdentityProvider
+) -> Callable[[], Collection[str] | None]:
+    """COGNITO_IDENTITY_PROVIDERS (none without a domain), else the app client's own list."""
+    if settings.cognito_identity_providers or not settings.cognito_domain:
+        names = frozenset(settings.federated_providers)
+        return lambda: names
+    from app.federation.client_providers import AppClientProviders
+
+    return AppClientProviders(identity.app_client_providers).current
+
+
 def build_federation(settings: Settings, services: Services) -> FederatedSignIn:
     """The providers of LOCAL_OIDC_PROVIDERS (local) or of the user pool (cognito)."""
     if settings.auth_backend == "cognito":
@@ -66,9 +81,7 @@ def build_federation(settings: Settings, services: Services) -> FederatedSignIn:
             timeout=settings.cognito_timeout_seconds,
         )
         return CognitoFederation(
-            hosted_ui, settings.federated_providers,
-            accept_any_name=bool(settings.cognito_domain)
-            and not settings.cognito_identity_providers,
+            hosted_ui, _cognito_provider_names(settings, identity),
             verify_id_token=lambda token: services.verifier.verify(token, ID_TOKEN_ONLY),
             record_sign_in=identity.record_sign_in,
         )

@@ -75,9 +75,10 @@ class CognitoFederation:
 
     Args:
         hosted_ui: the pool's domain.
-        providers: the names the pool's app client offers (COGNITO_IDENTITY_PROVIDERS).
-        accept_any_name: with no list, any well-formed name goes on to the managed login,
-            which itself refuses a provider the pool does not have.
+        providers: the names the pool's app client offers: COGNITO_IDENTITY_PROVIDERS, or
+            Cognito's answer (`AppClientProviders.current`). None means Cognito could not
+            tell: any well-formed name then goes on to the managed login, which itself
+            refuses a provider the client does not offer.
         verify_id_token: the app's Cognito verifier for ID tokens (same issuer, client and
             keys as every other Cognito token the app accepts).
         record_sign_in: tells the backend a session started, so an earlier sign-out made by
@@ -85,21 +86,20 @@ class CognitoFederation:
     """
 
     def __init__(
-        self, hosted_ui: CognitoHostedUi, providers: Collection[str], *,
-        accept_any_name: bool = False,
+        self, hosted_ui: CognitoHostedUi, providers: Callable[[], Collection[str] | None], *,
         verify_id_token: Callable[[str], Claims],
         record_sign_in: Callable[[TokenSet], object],
     ) -> None:
         self._hosted_ui = hosted_ui
-        self._providers = frozenset(providers)
-        self._accept_any_name = accept_any_name
+        self._providers = providers
         self._verify_id_token = verify_id_token
         self._record_sign_in = record_sign_in
 
     def has_provider(self, provider: str) -> bool:
-        if self._accept_any_name:
+        names = self._providers()
+        if names is None:
             return PROVIDER_NAME.fullmatch(provider) is not None
-        return provider in self._providers
+        return provider in names
 
     def authorization_url(self, provider: str, request: AuthorizationRequest) -> str:
         return self._hosted_ui.authorization_url(provider, request)

@@ -633,6 +633,26 @@ class CognitoIdentityProvider:
             expiration=expiration.isoformat() if expiration else "",
         )
 
+    # ------------------------------------------------------------------ the pool itself
+
+    def app_client_providers(self) -> list[str] | None:
+        """The external identity providers the app client offers (DescribeUserPoolClient).
+
+        None when the process may not ask: an expected set-up (the stack's role has no
+        such permission, as it names the providers in COGNITO_IDENTITY_PROVIDERS), not an
+        incident. COGNITO, the pool's own sign-in page, is left out: passwords go through
+        this app.
+        """
+        answer = self._call_unless({"AccessDeniedException"}, lambda: (
+            self.idp_client.describe_user_pool_client(
+                UserPoolId=self.user_pool_id, ClientId=self.client_id,
+            )
+        ))
+        if answer is None:
+            return None
+        names = answer.get("UserPoolClient", {}).get("SupportedIdentityProviders") or []
+        return [name for name in names if name != "COGNITO"]
+
     # ------------------------------------------------------------------ operators
 
     def admin_list_users(self, limit: int = 60) -> list[UserRecord]:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+from botocore.stub import Stubber
 from fastapi.testclient import TestClient
 
 from tests.support.cognito_domain import CognitoDomain
@@ -80,19 +81,51 @@ class TestCognitoFederation:
         response = cognito_client.get("/auth/oauth/Facebook/authorize", follow_redirects=False)
         assert (response.status_code, response.json()["error"]) == (404, "NotFound")
 
-    def test_without_a_list_any_well_formed_name_goes_to_the_managed_login(
+    def test_without_a_list_the_app_client_says_which_providers(
+        self, make_cognito_client: Callable[..., TestClient], moto_server: MotoServer,
+        moto_pool: MotoPool, domain: CognitoDomain,
+    ) -> None:
+        moto_server.idp().update_user_pool_client(
+            UserPoolId=moto_pool.pool_id, ClientId=moto_pool.client_id,
+            SupportedIdentityProviders=["Google", "COGNITO"],
+        )
+        client = make_cognito_client(moto_pool, cognito_domain=domain.url)
+        response = client.get("/auth/oauth/Google/authorize", follow_redirects=False)
+        assert response.status_code == 302, response.text
+        assert httpx.URL(response.headers["location"]).params["identity_provider"] == "Google"
+        # Not offered by the client; COGNITO is the pool's password page, not a provider.
+        for provider in ("Facebook", "COGNITO"):
+            response = client.get(f"/auth/oauth/{provider}/authorize", follow_redirects=False)
+            assert (response.status_code, response.json()["error"]) == (404, "NotFound")
+
+    def test_when_cognito_cannot_say_the_managed_login_judges_the_name(
         self, make_cognito_client: Callable[..., TestClient], moto_pool: MotoPool,
-        domain: CognitoDomain,
+        domain: CognitoDomain, caplog: pytest.LogCaptureFixture,
     ) -> None:
         client = make_cognito_client(moto_pool, cognito_domain=domain.url)
-        for provider in ("Google", "SignInWithApple", "my-oidc.provider"):
-            response = client.get(f"/auth/oauth/{provider}/authorize", follow_redirects=False)
-            assert response.status_code == 302, response.text
-            location = httpx.URL(response.headers["location"])
-            assert location.params["identity_provider"] == provider
-        for malformed in ("two%20words", "_hidden", "x" * 33):
-            response = client.get(f"/auth/oauth/{malformed}/authorize", follow_redirects=False)
-            assert (response.status_code, response.json()["error"]) == (404, "NotFound")
+        identity = client.app.state.services.identity  # type: ignore[attr-defined]
+        with Stubber(identity.idp_client) as stubber:
+            # What a role without cognito-idp:DescribeUserPoolClient gets; asked once.
+            stubber.add_client_error(
+                "describe_user_pool_client", service_error_code="AccessDeniedException",
+                service_message="not authorized to perform: cognito-idp:DescribeUserPoolClient",
+                http_status_code=400,
+            )
+            for provider in ("Google", "SignInWithApple", "my-oidc.provider"):
+                response = client.get(
+                    f"/auth/oauth/{provider}/authorize", follow_redirects=False
+                )
+                assert response.status_code == 302, response.text
+                location = httpx.URL(response.headers["location"])
+                assert location.params["identity_provider"] == provider
+            for malformed in ("two%20words", "_hidden", "x" * 33):
+                response = client.get(
+                    f"/auth/oauth/{malformed}/authorize", follow_redirects=False
+                )
+                assert (response.status_code, response.json()["error"]) == (404, "NotFound")
+            stubber.assert_no_pending_responses()
+        assert "DescribeUserPoolClient" in caplog.text
+        assert "not authorized to perform" not in caplog.text  # Cognito's words stay out
 
     def test_without_a_domain_there_is_no_provider(
         self, make_cognito_client: Callable[..., TestClient], moto_pool: MotoPool
