@@ -6,25 +6,31 @@
     python3 tasks.py bench    set up, then run every benchmark
     python3 tasks.py lint     ruff and mypy
     python3 tasks.py synth    write the CloudFormation templates to infra/cdk.out
+    python3 tasks.py lock     pin the newest versions that pyproject.toml allows
 
-Setting up means a virtual environment in .venv with the project installed; it is redone
-only when pyproject.toml changes. Extra arguments after the command go to the tool
-(`python3 tasks.py test -k cookies`).
+Setting up means a virtual environment in .venv with the project installed at the versions
+of constraints.txt; it is redone only when pyproject.toml or constraints.txt changes.
+Extra arguments after the command go to the tool (`python3 tasks.py test -k cookies`);
+`synth` takes the CDK's context options (`python3 tasks.py synth -c authorizer=true`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / "bin" / "python"
+CONSTRAINTS = ROOT / "constraints.txt"
 EXTRAS = {"run": "", "test": "[test,infra]", "bench": "[test]", "lint": "[dev]", "synth": "[infra]"}
+PIP = ["-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
 
 
 def say(message: str) -> None:
@@ -35,7 +41,8 @@ def ensure_environment(extras: str) -> None:
     """Create .venv and install the project with `extras`, unless already done."""
     if sys.version_info < (3, 11):
         sys.exit("Python 3.11 or newer is needed: run this with python3.11 (or newer).")
-    stamp_text = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    inputs = (ROOT / "pyproject.toml").read_bytes() + CONSTRAINTS.read_bytes()
+    stamp_text = hashlib.sha256(inputs).hexdigest()[:16]
     stamp = VENV / f".installed{extras or '[]'}-{stamp_text}"
     if stamp.exists():
         return
@@ -44,13 +51,42 @@ def ensure_environment(extras: str) -> None:
         venv.EnvBuilder(with_pip=True).create(VENV)
     say(f"installing the project{extras} (a few minutes the first time)")
     subprocess.run(
-        [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check",
-         "--progress-bar", "off", "-e", f".{extras}"],
-        cwd=ROOT, check=True,
+        [str(PYTHON), *PIP, "-c", str(CONSTRAINTS), "-e", f".{extras}"], cwd=ROOT, check=True
     )
     for old in VENV.glob(f".installed{extras or '[]'}-*"):
         old.unlink()
     stamp.touch()
+
+
+def lock() -> int:
+    """Rewrite constraints.txt with what a fresh, unconstrained install of every extra gets."""
+    header = [line for line in CONSTRAINTS.read_text().splitlines() if line.startswith("#")]
+    with tempfile.TemporaryDirectory(prefix="authgate-lock-") as tmp:
+        python = Path(tmp) / "bin" / "python"
+        say("installing the newest allowed versions into a scratch environment")
+        venv.EnvBuilder(with_pip=True).create(tmp)
+        subprocess.run([str(python), *PIP, f"{ROOT}[dev]"], check=True)
+        frozen = subprocess.run(
+            [str(python), "-m", "pip", "freeze", "--disable-pip-version-check"],
+            capture_output=True, text=True, check=True,
+        ).stdout.splitlines()
+    pins = sorted((line for line in frozen if not line.startswith("authgate")), key=str.lower)
+    CONSTRAINTS.write_text("\n".join([*header, *pins]) + "\n")
+    say(f"{len(pins)} versions written to {CONSTRAINTS.name}; run the tests before committing")
+    return 0
+
+
+def cdk_context(arguments: list[str]) -> dict[str, str]:
+    """`-c key=value` options, as the CDK command line takes them, for CDK_CONTEXT_JSON."""
+    context: dict[str, str] = {}
+    flags = iter(arguments)
+    for flag in flags:
+        pair = next(flags, "") if flag in ("-c", "--context") else ""
+        key, equals, value = pair.partition("=")
+        if not (key and equals):
+            sys.exit(f"synth takes only -c key=value (the stack's context), not {flag!r}")
+        context[key] = value
+    return context
 
 
 def run(command: list[str], env: dict[str, str] | None = None) -> int:
@@ -58,6 +94,8 @@ def run(command: list[str], env: dict[str, str] | None = None) -> int:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["lock"]:
+        return lock()
     if not argv or argv[0] not in EXTRAS:
         print(__doc__, file=sys.stderr)
         return 2
@@ -78,7 +116,11 @@ def main(argv: list[str]) -> int:
     if task == "lint":
         paths = ["app", "tests", "bench", "infra", "tasks.py"]
         return run([python, "-m", "ruff", "check", *paths]) or run([python, "-m", "mypy"])
-    return subprocess.run([python, "app.py", *rest], cwd=ROOT / "infra").returncode
+    # Run outside the cdk command line, the app reads extra context from CDK_CONTEXT_JSON.
+    context = {"CDK_CONTEXT_JSON": json.dumps(cdk_context(rest))} if rest else {}
+    return subprocess.run(
+        [python, "app.py"], cwd=ROOT / "infra", env={**os.environ, **context}
+    ).returncode
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """The command line: `python -m app serve | users ... | keys ...` (SPEC §8).
 
 Errors go to stderr with what to do next, and the exit status is non-zero: 1 when the
-operation was refused, 2 when the command or the settings are wrong.
+operation was refused, 2 when the command is wrong or incomplete (a `delete` without
+`--yes`) or the settings are.
 """
 
 from __future__ import annotations

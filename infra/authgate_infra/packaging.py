@@ -27,9 +27,13 @@ HANDLER = "app.handler.handler"
 AUTHORIZER_HANDLER = "app.authorizer.handler"
 
 LAMBDA_PYTHON = "3.12"
-# Lambda's x86_64 Python runtimes run on Amazon Linux 2023 (glibc 2.34): manylinux2014
-# wheels (glibc 2.17) run there, and every dependency publishes them.
-LAMBDA_PLATFORM = "manylinux2014_x86_64"
+# Lambda's Python 3.12 runs on Amazon Linux 2023 (glibc 2.34): every manylinux wheel up to
+# glibc 2.34 runs there. pip does not widen a manylinux_2_X platform to the older ones by
+# itself, so each is named; with manylinux2014 alone, pip would fall back to older releases
+# (argon2-cffi-bindings 26 ships manylinux_2_28 wheels only) or fail.
+LAMBDA_PLATFORMS = (
+    "manylinux2014_x86_64", *(f"manylinux_2_{minor}_x86_64" for minor in range(17, 35))
+)
 
 MEMORY_MB = 512
 # A request may make up to three Cognito calls, each of two attempts of at most
@@ -39,9 +43,10 @@ MEMORY_MB = 512
 COGNITO_TIMEOUT_SECONDS = 3
 TIMEOUT = Duration.seconds(25)
 
-# What the package is built from; the Dockerfile copies the same, and .dockerignore lets
-# nothing else into the build context (no .venv, no .local-pool with its signing key).
-PACKAGE_SOURCES = ("pyproject.toml", "README.md", "app")
+# What the package is built from, with the versions the tests pass with; the Dockerfile
+# copies the same, and .dockerignore lets nothing else into the build context (no .venv,
+# no .local-pool with its signing key).
+PACKAGE_SOURCES = ("pyproject.toml", "constraints.txt", "README.md", "app")
 
 
 def copy_package_sources(repo_root: Path, destination: Path) -> Path:
@@ -169,9 +174,11 @@ class PipLocalBundling:
         return [
             python, "-m", "pip", "install", "--disable-pip-version-check", "--quiet",
             "--target", output_dir,
-            "--platform", LAMBDA_PLATFORM, "--implementation", "cp",
+            *(option for platform in LAMBDA_PLATFORMS for option in ("--platform", platform)),
+            "--implementation", "cp",
             "--python-version", LAMBDA_PYTHON, "--only-binary=:all:",
             "--no-compile",
+            "--constraint", str(source / "constraints.txt"),
             str(source),
         ]
 

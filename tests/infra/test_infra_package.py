@@ -14,7 +14,7 @@ from infra.authgate_infra.config import REPO_ROOT
 from infra.authgate_infra.packaging import (
     AUTHORIZER_HANDLER,
     HANDLER,
-    LAMBDA_PLATFORM,
+    PACKAGE_SOURCES,
     PipLocalBundling,
     copy_package_sources,
     dockerignore_patterns,
@@ -92,8 +92,10 @@ def test_image_context_holds_only_the_package(default_synth: Synthesized) -> Non
     assets = [p for p in default_synth.outdir.iterdir() if p.name.startswith("asset.")]
     assert len(assets) == 1
     names = {p.name for p in assets[0].iterdir()}
-    assert names <= {"Dockerfile", ".dockerignore", "pyproject.toml", "README.md", "app"}
-    assert {"Dockerfile", "pyproject.toml", "app"} <= names
+    assert names <= {
+        "Dockerfile", ".dockerignore", "pyproject.toml", "constraints.txt", "README.md", "app",
+    }
+    assert {"Dockerfile", "pyproject.toml", "constraints.txt", "app"} <= names
     assert not list(assets[0].rglob("__pycache__"))
 
 
@@ -101,10 +103,36 @@ class TestZipBundling:
     def test_pip_targets_lambdas_platform(self, tmp_path: Path) -> None:
         command = PipLocalBundling(REPO_ROOT).pip_command(tmp_path / "src", "/out", "py")
         flags = " ".join(command)
-        for flag in (f"--platform {LAMBDA_PLATFORM}", "--implementation cp",
-                     "--python-version 3.12", "--only-binary=:all:", "--target /out"):
+        for flag in ("--platform manylinux2014_x86_64", "--platform manylinux_2_34_x86_64",
+                     "--implementation cp", "--python-version 3.12", "--only-binary=:all:",
+                     "--target /out", f"--constraint {tmp_path / 'src' / 'constraints.txt'}"):
             assert flag in flags
+        assert "manylinux_2_35_x86_64" not in flags  # newer than Amazon Linux 2023's glibc
         assert command[-1] == str(tmp_path / "src")
+
+    @pytest.mark.slow
+    def test_the_pinned_versions_exist_for_lambda(self, tmp_path: Path) -> None:
+        # Resolves against the package index (as a deploy does) without installing: every
+        # pinned dependency must publish a wheel that Lambda's Python and glibc can load.
+        source = copy_package_sources(REPO_ROOT, tmp_path / "src")
+        command = PipLocalBundling(REPO_ROOT).pip_command(
+            source, str(tmp_path / "out"), sys.executable
+        )
+        report = tmp_path / "report.json"
+        result = subprocess.run(
+            [*command[:-1], "--dry-run", "--ignore-installed", "--report", str(report),
+             command[-1]],
+            capture_output=True, text=True, timeout=300,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        chosen = {item["metadata"]["name"].lower(): item["metadata"]["version"]
+                  for item in json.loads(report.read_text())["install"]}
+        pins = dict(line.lower().split("==") for line in
+                    (REPO_ROOT / "constraints.txt").read_text().splitlines()
+                    if "==" in line)
+        assert {name: chosen[name] for name in chosen if name in pins} == {
+            name: pins[name] for name in chosen if name in pins
+        }
 
     def test_bytecode_survives_the_zip(self) -> None:
         command = PipLocalBundling.compile_command("/out", "python3.12")
@@ -116,7 +144,8 @@ class TestZipBundling:
         assert (copied / "pyproject.toml").is_file()
         assert (copied / "app" / "handler.py").is_file()
         assert not list(copied.rglob("__pycache__"))
-        assert {p.name for p in copied.iterdir()} <= {"pyproject.toml", "README.md", "app"}
+        assert {p.name for p in copied.iterdir()} <= set(PACKAGE_SOURCES)
+        assert (copied / "constraints.txt").is_file()
 
     def test_zip_fingerprint_uses_the_image_rules(self) -> None:
         patterns = dockerignore_patterns(REPO_ROOT)
