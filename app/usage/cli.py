@@ -130,19 +130,28 @@ def import_csv(store: KeyStore, plans: PlansFile, path: Path) -> list[dict[str, 
 
 def usage_report(store: KeyStore, plans: PlansFile, key: ApiKey, days: int,
                  today: datetime | None = None) -> dict[str, Any]:
-    """Per day: [used, remaining], as API Gateway's GetUsage reports them."""
+    """Per day: [used, remaining], as API Gateway's GetUsage reports them.
+
+    Remaining is the quota less the requests served in the period up to that day. Not
+    less what running servers have reserved: they will still serve those. (A server that
+    crashed loses its reservation, at most 0.1% of the quota, so it may refuse a little
+    before "remaining" reaches 0; never after.)
+    """
     today = today or datetime.now(UTC)
     end = today.date()
     start = end - timedelta(days=days - 1)
-    used = store.daily(key.id, start, end)
     quota = plans.plan(key.plan).quota if key.plan in {p.name for p in plans.plans} else None
+    first = period_start(quota, start) if quota is not None else start
+    used = store.daily(key.id, min(first, start), end)
     items = []
     for offset in range(days):
         day = start + timedelta(days=offset)
         remaining = None
         if quota is not None:
-            period = period_start(quota, datetime(day.year, day.month, day.day, tzinfo=UTC))
-            remaining = max(0, quota.limit - store.quota_used(key.id, period.isoformat()))
+            period = period_start(quota, day)
+            served = sum(count for when, count in used.items()
+                         if period.isoformat() <= when <= day.isoformat())
+            remaining = max(0, quota.limit - served)
         items.append([day.isoformat(), used.get(day.isoformat(), 0), remaining])
     return {"id": key.id, "name": key.name, "plan": key.plan, "startDate": start.isoformat(),
             "endDate": end.isoformat(), "items": items}

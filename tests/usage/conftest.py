@@ -17,6 +17,9 @@ PLANS = {
         {"name": "Quota", "throttle": {"rate_limit": 10_000, "burst_limit": 10_000},
          "quota": {"limit": 50, "period": "MONTH"}},
         {"name": "Open", "throttle": {"rate_limit": 10_000, "burst_limit": 10_000}},
+        # Large enough that a server reserves its quota in blocks of more than one.
+        {"name": "Large", "throttle": {"rate_limit": 10_000, "burst_limit": 10_000},
+         "quota": {"limit": 100_000, "period": "WEEK"}},
     ],
     "development_plan": "Open",
 }

@@ -109,6 +109,24 @@ def test_a_restart_keeps_the_quota_spent(
         assert usage["items"][0][1:] == [50, 0]
 
 
+def test_usage_reports_what_was_served_while_the_server_runs(
+    plans_server: Callable[..., LiveServer],
+) -> None:
+    server = plans_server()
+    key = new_key(server, "Large")
+    with httpx.Client(base_url=server.url) as client:
+        for _ in range(5):
+            assert client.get("/public", headers={"x-api-key": key["value"]}).status_code == 200
+    deadline = time.monotonic() + 10
+    while True:  # the server writes its counts within a second or two
+        usage = json.loads(keys_cli(server, "usage", key["id"], "--days", "1").stdout)
+        if usage["items"][0][1] == 5 or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    # Not less the block of quota the server holds in reserve: it will serve those too.
+    assert usage["items"][0][1:] == [5, 100_000 - 5]
+
+
 def test_cli_changes_reach_a_running_server(
     plans_server: Callable[..., LiveServer], tmp_path: Path
 ) -> None:
