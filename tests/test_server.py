@@ -411,6 +411,28 @@ class TestSmtpDelivery:
         assert all(json.loads(line) for line in logs.splitlines() if line.startswith("{"))
 
 
+    def test_addresses_mail_software_would_misread_are_refused(
+        self, start_server: Callable[..., LiveServer], smtp_server: SmtpServer
+    ) -> None:
+        live = start_server(MAIL_BACKEND="smtp", SMTP_HOST="127.0.0.1",
+                            SMTP_PORT=str(smtp_server.port), SMTP_STARTTLS="false")
+        with httpx.Client(base_url=live.url) as client:
+            # The header parser fails on the first (IndexError: it was a 500); smtplib
+            # sends the others' mail to "victim@example.com", "a" and "a@example.com".
+            for odd in ("=?x?b?!!!?=@b.example", "a<victim@example.com", 'a"b@example.com',
+                        "a(b)@example.com", "\x1b[2Jred@example.com"):
+                refused = client.post("/auth/signup", json={
+                    "username": unique_username("odd"), "password": PASSWORD, "email": odd})
+                assert (refused.status_code, refused.json()["error"]) == (
+                    422, "ValidationError"), odd
+            plain = f"{unique_username('plain')}@example.com"
+            created = client.post("/auth/signup", json={
+                "username": plain.partition("@")[0], "password": PASSWORD, "email": plain})
+            assert created.status_code == 201
+            smtp_server.wait_for(plain)
+        assert smtp_server.recipients == [plain]
+
+
 class TestBehindAPathPrefix:
     def test_a_proxy_that_strips_a_prefix(
         self, start_server: Callable[..., LiveServer], tmp_path: Path

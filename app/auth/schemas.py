@@ -4,6 +4,7 @@
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -12,14 +13,25 @@ from pydantic import (
     model_validator,
 )
 
+from app.identity.addresses import is_mailbox
 from app.identity.provider import ChallengeName, CodeDelivery, UserRecord
 
 Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
+
+
+def _mailbox(email: str) -> str:
+    if not is_mailbox(email):
+        raise ValueError("Mail software would read this address as another one.")
+    return email
+
+
 # As lenient as Cognito: one "@" with something on each side; delivery proves the rest.
 Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$"),
+    AfterValidator(_mailbox),
 ]
 # [0-9], not \d: the pattern engine's \d takes every script's digits.
 PhoneNumber = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{1,14}$")]

@@ -221,6 +221,14 @@ class TestSignIn:
         )
         assert confirmed.status_code == 200, confirmed.text
 
+    def test_an_email_mail_software_would_misread_is_not_kept(
+        self, client: TestClient, oidc_provider: OidcProvider
+    ) -> None:
+        oidc_provider.email = "someone<victim@example.com"  # smtplib mails victim@...
+        sign_in(client, PROVIDER)
+        me = client.get("/auth/current_user").json()
+        assert (me["email"], me["email_verified"]) == (None, False)
+
     @pytest.mark.parametrize(
         ("secret", "methods", "expected"),
         [
@@ -344,8 +352,15 @@ class TestFailures:
             {"aud": [CLIENT_ID, "another-client"]},
             {"exp": int(time.time()) - 3600, "iat": int(time.time()) - 7200},
             {"at_hash": "AAAAAAAAAAAAAAAAAAAAAA"},
+            # sub becomes part of a username that terminals and messages show.
+            {"sub": "z\n{\"level\": \"error\", \"msg\": \"FORGED\"}"},
+            {"sub": "a\u0000b"},
+            {"sub": "x" * 256},
+            {"sub": ""},
+            {"sub": 12345},
         ],
-        ids=["nonce", "iss", "aud", "aud-without-azp", "expired", "at_hash"],
+        ids=["nonce", "iss", "aud", "aud-without-azp", "expired", "at_hash", "sub-newline",
+             "sub-nul", "sub-too-long", "sub-empty", "sub-number"],
     )
     def test_a_bad_id_token(
         self, client: TestClient, oidc_provider: OidcProvider, claims: dict[str, object]

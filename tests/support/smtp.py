@@ -14,20 +14,25 @@ from tests.support.net import free_port
 
 
 class _Keep:
-    def __init__(self, inbox: list[Message]) -> None:
+    def __init__(self, inbox: list[Message], recipients: list[str]) -> None:
         self.inbox = inbox
+        self.recipients = recipients
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
         self.inbox.append(message_from_bytes(content))
+        self.recipients.extend(envelope.rcpt_tos)
         return "250 Message accepted for delivery"
 
 
 class SmtpServer:
     def __init__(self, port: int | None = None) -> None:
         self.inbox: list[Message] = []
+        self.recipients: list[str] = []  # the envelopes' RCPT TO, where mail really goes
         self.port = port or free_port()
-        self._controller = Controller(_Keep(self.inbox), hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(
+            _Keep(self.inbox, self.recipients), hostname="127.0.0.1", port=self.port
+        )
 
     def start(self) -> SmtpServer:
         self._controller.start()

@@ -22,6 +22,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Literal, Protocol
 
+from app.identity.addresses import is_mailbox
+
 log = logging.getLogger(__name__)
 
 
@@ -40,6 +42,12 @@ class Mailer(Protocol):
         ...
 
 
+def _shown(text: str, keep: str = "") -> str:
+    # Control characters escaped: a terminal would act on them (colours, moving the
+    # cursor, a forged line), and the text may come from a user or a provider.
+    return "".join(c if c.isprintable() or c in keep else ascii(c)[1:-1] for c in text)
+
+
 class ConsoleMailer:
     """Prints each message on stdout for the person running the server."""
 
@@ -47,9 +55,8 @@ class ConsoleMailer:
 
     def send(self, message: Message) -> None:
         text = (
-            f"\n----- {message.channel} to {message.to}: {message.subject} -----\n"
-            f"{message.body}\n"
-            "-----\n"
+            f"\n----- {message.channel} to {_shown(message.to)}: {_shown(message.subject)} "
+            f"-----\n{_shown(message.body, keep=chr(10))}\n-----\n"
         )
         with self._lock:
             sys.stdout.write(text)
@@ -105,6 +112,11 @@ class SmtpMailer:
     def send(self, message: Message) -> None:
         if message.channel == "sms":
             self._sms_fallback.send(message)
+            return
+        if not is_mailbox(message.to):
+            # Only from an identity provider: addresses typed in are checked on entry.
+            log.warning("email not delivered: mail software would read its address as "
+                        "another one")
             return
         email = EmailMessage()
         email["From"] = self._sender
