@@ -61,7 +61,8 @@ class PasswordPolicy:
         if is_common_password(password):
             raise InvalidPasswordError(
                 "Password does not conform to policy: Password is in a list of common or "
-                "breached passwords. Choose another."
+                "breached passwords (ignoring case, and digits, symbols or look-alike "
+                "characters such as @ for a added). Choose another."
             )
 
 
@@ -74,8 +75,21 @@ def _common_passwords() -> frozenset[str]:
     return frozenset(FREQUENCY_LISTS["passwords"])
 
 
+_SYMBOL_TEXT = "".join(sorted(_SYMBOLS))
+# Look-alike characters put in for letters ("p@ssw0rd"), read back as the letters.
+_LOOK_ALIKES = str.maketrans("@4310$5!7", "aaeiossit")
+
+
 def is_common_password(password: str) -> bool:
-    return password.lower() in _common_passwords()
+    """Whether the password is one of the list, ignoring case, look-alike characters and
+    digits or symbols added at either end: "Password1!" and "P@ssw0rd" are "password" with
+    what a policy asks for added, and the first guesses of any cracker."""
+    lowered = password.lower()
+    bases = {lowered, lowered.strip(_SYMBOL_TEXT), lowered.strip(_SYMBOL_TEXT + string.digits)}
+    candidates = bases | {base.translate(_LOOK_ALIKES) for base in bases}
+    common = _common_passwords()
+    # Three characters at least: a lone letter or two at the core is no word of the list.
+    return any(len(candidate) >= 3 and candidate in common for candidate in candidates)
 
 
 class PasswordHashing:
