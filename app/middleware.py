@@ -85,7 +85,9 @@ class BodyGuard:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        is_json = _is_json(headers.get(b"content-type", b"").decode("latin-1"))
+        content_types = [value for name, value in scope["headers"] if name == b"content-type"]
+        # Exactly one: FastAPI reads the first of several, this guard would read the last.
+        is_json = len(content_types) == 1 and _is_json(content_types[0].decode("latin-1"))
         length_header = headers.get(b"content-length")
         chunked = b"chunked" in headers.get(b"transfer-encoding", b"").lower()
         if length_header is not None and not chunked:

@@ -245,6 +245,13 @@ class TestErrors:
         array = http.post("/auth/signin", json=[1, 2, 3])
         assert array.status_code == 422
 
+        # Two Content-Types, in either order: the body's type is not known, so not JSON.
+        for types in (["text/plain", "application/json"], ["application/json", "text/plain"]):
+            two_types = http.post("/auth/signin", content=b'{"username": "a"}',
+                                  headers=[("Content-Type", value) for value in types])
+            assert (two_types.status_code, two_types.json()["error"]) == (
+                415, "UnsupportedMediaType"), types
+
     @pytest.mark.parametrize("cookie", [
         "x" * 16 * 1024,
         "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",

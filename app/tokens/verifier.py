@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -32,6 +33,9 @@ from app.tokens.jwks import JwksCache
 
 MAX_TOKEN_LENGTH = 8192  # Cognito's tokens are 1-2 KB; more is an attack or a mistake.
 MAX_KID_LENGTH = 128
+# Three base64url segments without padding (RFC 7515 2, 7.1): one token, one spelling.
+# The signature may be empty here, to be refused by the checks that say why.
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 
 def _b64decode_json(segment: str) -> Any:
@@ -51,7 +55,7 @@ def verify_signature(token: str, jwks: JwksCache, *, kid_optional: bool = False
     Raises:
         TokenError: malformed, another algorithm, an unknown key, or a bad signature.
     """
-    if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2 or not token.isascii():
+    if len(token) > MAX_TOKEN_LENGTH or not _COMPACT_JWS.fullmatch(token):
         raise TokenMalformedError("not a compact JWS of a sane size")
     try:
         header = _b64decode_json(token.split(".", 1)[0])

@@ -65,7 +65,9 @@ class UsagePlansMiddleware:
         api_key = None
         for name, value in scope["headers"]:
             if name == b"x-api-key":
-                api_key = value.decode("latin-1")
+                # Whitespace around a field value is not part of it (RFC 9110 5.5); the
+                # server may pass on what follows the value.
+                api_key = value.decode("latin-1").strip(" \t")
                 break
         method, path = scope["method"], route_path(scope)
         try:

@@ -107,6 +107,9 @@ FORGERIES = {
                                   TokenMalformedError),
     "a payload that is a list": (lambda k: k.sign([1, 2]), TokenMalformedError),  # type: ignore[arg-type]
     "non-ASCII": (lambda k: "\u00e9." * 2 + "x", TokenMalformedError),
+    "base64 padding": (lambda k: k.sign(claims()) + "==", TokenMalformedError),
+    "standard base64": (lambda k: k.sign(claims()).replace("-", "+").replace("_", "/")
+                        + "+/", TokenMalformedError),
 }
 
 

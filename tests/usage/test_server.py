@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -74,6 +75,25 @@ def test_api_gateway_answers(plans_server: Callable[..., LiveServer]) -> None:
         # A refusal still carries CORS headers, so a page can read it.
         refused = client.get("/public", headers={"Origin": "https://app.example"})
         assert refused.headers["access-control-allow-origin"] == "https://app.example"
+
+
+def test_whitespace_around_the_key_is_not_part_of_it(
+    plans_server: Callable[..., LiveServer],
+) -> None:
+    server = plans_server()
+    key = new_key(server, "Open")["value"]
+    url = httpx.URL(server.url)
+    for padded in (f"{key}  ", f"{key}\t", f"  {key}"):
+        # Raw bytes: HTTP clients refuse to send a value with whitespace around it.
+        with socket.create_connection((url.host, url.port), timeout=10) as connection:
+            connection.sendall(
+                f"GET /public HTTP/1.1\r\nHost: {url.host}\r\nx-api-key: {padded}\r\n"
+                "Connection: close\r\n\r\n".encode()
+            )
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200 "), (padded, answer[:200])
 
 
 def test_no_over_admission_from_eight_threads(plans_server: Callable[..., LiveServer]) -> None:
