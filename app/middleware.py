@@ -171,15 +171,16 @@ class HeadAsGet:
     """HEAD answered as GET without its body (RFC 9110 §9.3.2), as Starlette's own routes do.
 
     FastAPI's routes take only the methods they declare, so an uptime check that sends
-    HEAD to `/health` got 405. Not under `/auth`: its GET routes act (sign-out) or start
-    a flow (federated sign-in), which a HEAD must not do.
+    HEAD to `/health` got 405. Under `/auth`, only on the GET routes that just read: the
+    others act (sign-out, AWS credentials) or start a flow (federated sign-in), which a
+    HEAD must not do.
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD" or _under_auth(scope):
+        if scope["type"] != "http" or scope["method"] != "HEAD" or not _reads_only(scope):
             await self.app(scope, receive, send)
             return
 
@@ -191,9 +192,13 @@ class HeadAsGet:
         await self.app({**scope, "method": "GET"}, receive, send_without_body)
 
 
-def _under_auth(scope: Scope) -> bool:
+# The auth API's GET routes that only read; a new one is left out until it is added here.
+_READING_AUTH_ROUTES = frozenset({"/auth/current_user", "/auth/csrf"})
+
+
+def _reads_only(scope: Scope) -> bool:
     path = route_path(scope)
-    return path == "/auth" or path.startswith("/auth/")
+    return path in _READING_AUTH_ROUTES or not (path == "/auth" or path.startswith("/auth/"))
 
 
 class AccessLog:

@@ -284,9 +284,13 @@ class TestErrors:
             assert head.headers["content-length"] == get.headers["content-length"], path
             assert head.headers["content-type"] == get.headers["content-type"], path
         assert http.head("/protected").status_code == 401
-        # /auth's GET routes act or start a flow: a HEAD does neither.
-        assert http.head("/auth/signout").status_code == 405
-        assert http.head("/auth/oauth/x/authorize").status_code == 405
+        # Under /auth, the GET routes that only read take HEAD too ...
+        assert http.head("/auth/current_user").status_code == 401
+        assert http.head("/auth/csrf").status_code == 200
+        # ... and those that act or start a flow do not: a HEAD does neither.
+        for path in ("/auth/signout", "/auth/oauth/x/authorize", "/auth/oauth/callback",
+                     "/auth/aws_credentials"):
+            assert http.head(path).status_code == 405, path
 
 
 class TestCsrf:
