@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,7 @@ from app.tokens.errors import TokenClaimError
 from app.tokens.jwks import JwksCache
 from app.tokens.verifier import check_times, verify_signature
 
+_SUBJECT = re.compile(r"[!-~]{1,255}")
 # Google documents that its `iss` is either form; its discovery document names the first.
 _ISSUER_ALIASES = {"https://accounts.google.com": frozenset({"accounts.google.com"})}
 
@@ -93,8 +95,10 @@ class OidcIdTokenVerifier:
             raise TokenClaimError("unexpected iss")
         self._check_audience(claims)
         sub = claims.get("sub")
-        if not isinstance(sub, str) or not 0 < len(sub) <= 255:
-            raise TokenClaimError("sub is missing or oversized")
+        # OIDC Core: at most 255 ASCII characters. Printable ones only: `sub` becomes part
+        # of a username (`<name>_<sub>`), which terminals and messages show.
+        if not isinstance(sub, str) or not _SUBJECT.fullmatch(sub):
+            raise TokenClaimError("sub is missing, oversized or not printable ASCII")
         check_nonce(claims, nonce)
         check_at_hash(claims, access_token)
         return claims

@@ -134,15 +134,15 @@ def usage_report(store: KeyStore, plans: PlansFile, key: ApiKey, days: int,
 
     Remaining is the quota less the requests served in the period up to that day. Not
     less what running servers have reserved: they will still serve those. (A server that
-    crashed loses its reservation, at most 0.1% of the quota, so it may refuse a little
-    before "remaining" reaches 0; never after.)
+    crashed loses what it had reserved and not served, so the quota may run out that much
+    sooner; never later.)
     """
     today = today or datetime.now(UTC)
     end = today.date()
     start = end - timedelta(days=days - 1)
     quota = plans.plan(key.plan).quota if key.plan in {p.name for p in plans.plans} else None
-    first = period_start(quota, start) if quota is not None else start
-    used = store.daily(key.id, min(first, start), end)
+    # From the start of the first day's quota period: "remaining" counts the whole period.
+    used = store.daily(key.id, period_start(quota, start) if quota else start, end)
     items = []
     for offset in range(days):
         day = start + timedelta(days=offset)
