@@ -6,8 +6,18 @@ import argparse
 from collections.abc import Callable, Sequence
 
 
+def escape_controls(text: str, keep: str = "") -> str:
+    """`text` with control characters (but those in `keep`) written as escapes.
+
+    For what reaches a terminal from users or other systems: a terminal acts on control
+    characters (colours, moving the cursor, a forged line).
+    """
+    return "".join(c if c.isprintable() or c in keep else ascii(c)[1:-1] for c in text)
+
+
 def render_table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
     """Columns padded to their widest cell, under a header and a rule."""
+    rows = [[escape_controls(str(cell)) for cell in row] for row in rows]
     columns = zip(headers, *rows, strict=False)
     widths = [max(len(str(cell)) for cell in column) for column in columns]
     line = "  ".join(f"{{:<{w}}}" for w in widths)

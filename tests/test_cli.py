@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from app.console import render_table
 from app.identity.provider import UserAttributes
 from app.main import create_app
 from app.settings import Settings
@@ -152,3 +153,12 @@ def test_a_pool_that_cannot_be_opened_names_where_it_is(tmp_path: Path) -> None:
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert str(not_a_directory) in result.stderr and "LOCAL_POOL_DIR" in result.stderr
+
+
+def test_a_table_shows_control_characters_escaped() -> None:
+    # A name from elsewhere (a Cognito pool, a provider) must not act on the terminal, nor
+    # forge a row with a newline.
+    table = render_table([["evil\nalice", "x\x1b[2Jy"]], ["user name", "email"])
+    lines = table.splitlines()
+    assert len(lines) == 3 and "\x1b" not in table
+    assert lines[2].split() == ["evil\\nalice", "x\\x1b[2Jy"]

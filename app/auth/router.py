@@ -8,6 +8,7 @@ that only read the checked caller are `async`.
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 
 from app.auth import schemas
 from app.auth.cookies import (
@@ -31,7 +32,12 @@ from app.auth.dependencies import (
     verify_caller,
 )
 from app.auth.totp import qr_svg_data_uri, totp_uri
-from app.errors import AppError, CsrfFailedError, NotAuthorizedError
+from app.errors import (
+    AppError,
+    CsrfFailedError,
+    NotAuthorizedError,
+    error_body,
+)
 from app.identity.provider import AuthOutcome, Caller, Challenge, UserAttributes
 from app.openapi import error_responses
 from app.tokens.claims import username_of
@@ -172,9 +178,15 @@ def _username_hint(request: Request, cookies: CookiePolicyDep) -> str | None:
         return None
 
 
+SIGNED_OUT_HERE_ONLY = (
+    "This browser is signed out, but the identity service could not end your sessions "
+    "elsewhere just now. Sign in and out again later to end them."
+)
+
+
 async def _sign_out(
     request: Request, response: Response, services: ServicesDep, cookies: CookiePolicyDep
-) -> schemas.MessageResponse:
+) -> schemas.MessageResponse | Response:
     _no_store(response)
     caller: Caller | None = None
     try:
@@ -190,7 +202,18 @@ async def _sign_out(
         refresh_token = read_cookie(request, REFRESH_COOKIE)
     except DuplicateCookieError:
         refresh_token = None
-    await run_in_threadpool(services.identity.global_sign_out, caller, refresh_token)
+    try:
+        await run_in_threadpool(services.identity.global_sign_out, caller, refresh_token)
+    except AppError as exc:  # Cognito out of reach, throttling, a fault
+        # The browser forgets its tokens all the same: left signed in, a shared computer
+        # would stay signed in for the next person. The answer says what did not happen.
+        unreachable = JSONResponse(
+            error_body(exc.code, SIGNED_OUT_HERE_ONLY), status_code=exc.status_code,
+            headers=exc.headers,
+        )
+        _no_store(unreachable)
+        clear_auth_cookies(unreachable, request, cookies)
+        return unreachable
     clear_auth_cookies(response, request, cookies)
     return schemas.MessageResponse(message="Signed out")
 
@@ -206,7 +229,7 @@ def _has_auth_cookies(request: Request, cookies: CookiePolicyDep) -> bool:
 )
 async def sign_out(
     request: Request, response: Response, services: ServicesDep, cookies: CookiePolicyDep
-) -> schemas.MessageResponse:
+) -> schemas.MessageResponse | Response:
     """Sign out everywhere: tokens revoked, every auth cookie cleared. Idempotent."""
     if _has_auth_cookies(request, cookies) and "authorization" not in request.headers:
         require_csrf_token(request)
@@ -219,7 +242,7 @@ async def sign_out(
 )
 async def sign_out_get(
     request: Request, response: Response, services: ServicesDep, cookies: CookiePolicyDep
-) -> schemas.MessageResponse:
+) -> schemas.MessageResponse | Response:
     """Sign out with GET, for the original design's clients; refused when cross-site."""
     if is_cross_site(request) and not csrf_token_matches(request):
         raise CsrfFailedError("A sign-out from another site needs the X-CSRF-Token header.")

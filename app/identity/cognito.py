@@ -47,6 +47,7 @@ from app.identity.provider import (
     UserAttributes,
     UserRecord,
     VerifiableAttribute,
+    check_username_characters,
     decoy_delivery,
 )
 from app.identity.user_checks import SignOutLedger, UserCheckCache
@@ -206,7 +207,8 @@ class CognitoIdentityProvider:
         try:
             return request()
         except Exception as exc:
-            error = getattr(exc, "response", {}).get("Error", {})
+            # Not every botocore error with a `response` has one: a read timeout's is None.
+            error = (getattr(exc, "response", None) or {}).get("Error", {})
             if error.get("Code") in codes:
                 return None
             raise translate(exc) from None
@@ -308,6 +310,7 @@ class CognitoIdentityProvider:
     # ------------------------------------------------------------------ sign-up
 
     def sign_up(self, username: str, password: str, attributes: UserAttributes) -> SignUpResult:
+        check_username_characters(username)
         response = self._call(lambda: self.idp_client.sign_up(
             ClientId=self.client_id, Username=username, Password=password,
             UserAttributes=cognito_attributes(attributes), **self._secret_hash(username),
@@ -395,36 +398,39 @@ class CognitoIdentityProvider:
     def global_sign_out(self, caller: Caller | None, refresh_token: str | None) -> None:
         """Sign the caller out everywhere, and revoke the refresh token.
 
-        GlobalSignOut takes the access token; a caller with only an ID token is signed out
-        with AdminUserGlobalSignOut on `cognito:username`. Either revokes every refresh
-        token of the user, so RevokeToken is only needed when neither ran (no caller, or
-        an access token already revoked). ID tokens cannot be revoked at all: this process
-        records the sign-out and refuses them from now on (`check_subject`).
+        GlobalSignOut takes the access token. When there is none, or Cognito no longer
+        takes it (revoked by an earlier sign-out elsewhere), AdminUserGlobalSignOut signs
+        out `cognito:username`. Either revokes every refresh token of the user, so
+        RevokeToken is only needed without a caller. ID tokens cannot be revoked at all:
+        this process records the sign-out and refuses them from now on (`check_subject`).
+
+        Raises:
+            ServiceUnavailableError: Cognito could not be reached to end the sessions.
         """
-        signed_out = False
         if caller is not None:
             subject = caller.subject
             self.sign_outs.record_sign_out(subject.username, subject.origin_jti)
             self._forget(subject.username)
-            if caller.has_access_token:
-                signed_out = self._call_unless({"NotAuthorizedException"}, lambda: (
-                    self.idp_client.global_sign_out(AccessToken=caller.token)
-                )) is not None
-            else:
-                signed_out = self._call_unless({"UserNotFoundException"}, lambda: (
+            signed_out = caller.has_access_token and self._call_unless(
+                {"NotAuthorizedException"},
+                lambda: self.idp_client.global_sign_out(AccessToken=caller.token),
+            ) is not None
+            if not signed_out:  # a user already gone has nothing left to sign out
+                self._call_unless({"UserNotFoundException"}, lambda: (
                     self.idp_client.admin_user_global_sign_out(
                         UserPoolId=self.user_pool_id, Username=subject.username
                     )
-                )) is not None
+                ))
             log.info("user signed out", extra={"user_sub": subject.sub})
-        if refresh_token and not signed_out:
+        elif refresh_token:
             secret: _ClientSecret = (
                 {"ClientSecret": self._client_secret} if self._client_secret else {}
             )
-            # Already revoked, or not a refresh token of this client: nothing to revoke.
+            # Already revoked, not a refresh token of this client, or revocation is off
+            # for the client: nothing this sign-out can revoke.
             self._call_unless(
-                {"NotAuthorizedException", "UnauthorizedException",
-                 "UnsupportedTokenTypeException"},
+                {"NotAuthorizedException", "UnauthorizedException", "InvalidParameterException",
+                 "UnsupportedTokenTypeException", "UnsupportedOperationException"},
                 lambda: self.idp_client.revoke_token(
                     Token=refresh_token, ClientId=self.client_id, **secret
                 ),
@@ -493,8 +499,10 @@ class CognitoIdentityProvider:
                 Password=password, **self._secret_hash(username),
             ),
             # Whoever the name is (unknown, unconfirmed, disabled): the answer to a wrong code.
+            # (moto says ResourceNotFoundException for an unknown user.)
             dict.fromkeys(
-                ("UserNotFoundException", "UserNotConfirmedException", "NotAuthorizedException"),
+                ("UserNotFoundException", "UserNotConfirmedException", "NotAuthorizedException",
+                 "ResourceNotFoundException"),
                 CodeMismatchError(),
             ),
         )
@@ -688,6 +696,7 @@ class CognitoIdentityProvider:
     def admin_create_user(
         self, username: str, temporary_password: str, attributes: UserAttributes
     ) -> UserRecord:
+        check_username_characters(username)
         # The operator vouches for the email, as with the local pool; nothing is sent
         # (SUPPRESS): the command prints the temporary password instead.
         response = self._call(lambda: self.idp_client.admin_create_user(

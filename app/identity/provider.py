@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import unicodedata
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple, Protocol
+
+from app.errors import InvalidParameterError
 
 # Token lifetimes, Cognito's defaults; the stack gives its app client the same.
 ID_TOKEN_TTL_SECONDS = 3600
@@ -260,6 +263,30 @@ class IdentityProvider(Protocol):
     def admin_reset_user_password(self, username: str) -> None:
         """Refuse sign-in until the user resets their password (compromised credentials)."""
         ...
+
+
+MAX_USERNAME_LENGTH = 128
+_USERNAME_CATEGORIES = frozenset("LMSNP")  # the first letter of a Unicode category
+
+
+def check_username_characters(username: str) -> None:
+    """Cognito's username pattern, `[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+` of at most 128.
+
+    Both backends apply it before a user is created: no spaces, and none of the invisible
+    or control characters that would make two names look alike or act on a terminal.
+    Cognito checks it too, but its stand-ins (moto) do not.
+
+    Raises:
+        InvalidParameterError: the name breaks the pattern.
+    """
+    if not 1 <= len(username) <= MAX_USERNAME_LENGTH or any(
+        unicodedata.category(character)[0] not in _USERNAME_CATEGORIES
+        for character in username
+    ):
+        raise InvalidParameterError(
+            f"Username must be 1 to {MAX_USERNAME_LENGTH} letters, digits, marks, symbols or "
+            "punctuation: no spaces or invisible characters."
+        )
 
 
 def mask_email(email: str) -> str:

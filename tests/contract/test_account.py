@@ -79,6 +79,11 @@ class TestForgotPassword:
         assert old.status_code == 401
         sign_in(backend.client, user, NEW_PASSWORD)
 
+    def test_an_unknown_user_gets_the_wrong_code_answer(self, backend: Backend) -> None:
+        answer = backend.client.post("/auth/confirm_forgot_password", json={
+            "username": unique_username("nobody"), "code": "123456", "password": NEW_PASSWORD})
+        assert (answer.status_code, answer.json()["error"]) == (400, "CodeMismatch")
+
     def test_wrong_replayed_and_refused(self, backend: Backend, user_flow: AuthFlow) -> None:
         backend.requires("checks_codes")
         user = user_flow.confirmed_user()

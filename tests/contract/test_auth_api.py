@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.contract.conftest import Backend
 from tests.support.users import PASSWORD, AuthFlow, unique_username
 
@@ -25,6 +27,14 @@ class TestSignUp:
         again = backend.client.post("/auth/signup", json={
             "username": user.username, "password": PASSWORD, "email": "other@example.com"})
         assert (again.status_code, again.json()["error"]) == (409, "UsernameExists")
+
+    @pytest.mark.parametrize("username", ["two words", "x\u001b[2Jy", "a\u0000b", "new\nline",
+                                          "zero\u200bwidth", "x" * 129])
+    def test_a_username_outside_cognitos_pattern(self, backend: Backend, username: str) -> None:
+        response = backend.client.post("/auth/signup", json={
+            "username": username, "password": PASSWORD, "email": "p@example.com"})
+        assert (response.status_code, response.json()["error"]) in (
+            (400, "InvalidParameter"), (422, "ValidationError")), response.text
 
     def test_a_password_that_breaks_the_policy(self, backend: Backend) -> None:
         response = backend.client.post("/auth/signup", json={
@@ -104,6 +114,28 @@ class TestSession:
         assert client.get("/protected").status_code == 401
         bearer = client.get("/protected", headers={"Authorization": f"Bearer {token}"})
         assert bearer.status_code == 401, "a signed-out ID token is refused at once"
+
+    def test_a_browser_signed_out_from_elsewhere_can_still_sign_out(
+        self, backend: Backend, user_flow: AuthFlow
+    ) -> None:
+        """Idempotent (SPEC §2): the second browser's tokens were revoked by the first
+        browser's global sign-out, and its own sign-out still answers 200 and clears."""
+        client = backend.client
+        user = user_flow.confirmed_user()
+        browsers = []
+        for _ in range(2):
+            client.cookies.clear()
+            user_flow.sign_in(user)
+            browsers.append(dict(client.cookies))
+        for cookies in browsers:
+            client.cookies.clear()
+            client.cookies.update(cookies)
+            response = client.post("/auth/signout", headers=user_flow.csrf())
+            assert response.status_code == 200, response.text
+            cleared = {header.split("=", 1)[0]
+                       for header in response.headers.get_list("set-cookie")}
+            assert {"token", "access_token", "refresh_token", "csrf_token"} <= cleared
+            assert client.get("/protected").status_code == 401
 
     def test_each_place_takes_its_own_kind_of_token(
         self, backend: Backend, user_flow: AuthFlow

@@ -448,6 +448,16 @@ class TestSignOut:
             "Cookie": "refresh_token=rt; csrf_token=c", "X-CSRF-Token": "c"})
         assert (response.status_code, response.json()["error"]) == (429, "LimitExceeded")
         assert response.headers["retry-after"] == "1"
+        assert "This browser is signed out" in response.json()["message"]
+        # The browser forgets its tokens all the same.
+        cleared = {h.split("=", 1)[0] for h in response.headers.get_list("set-cookie")}
+        assert cleared == {"token", "access_token", "refresh_token", "csrf_token"}
+
+    def test_a_bogus_refresh_token_signs_out_quietly(self, stubbed: Stubbed) -> None:
+        stubbed.error("revoke_token", "InvalidParameterException", "Invalid token")
+        response = stubbed.client.post("/auth/signout", headers={
+            "Cookie": "refresh_token=not-a-token; csrf_token=c", "X-CSRF-Token": "c"})
+        assert response.status_code == 200, response.text
 
     def test_access_token_caller_uses_global_sign_out(self, stubbed: Stubbed) -> None:
         stubbed.stubber.add_response("global_sign_out", {}, {"AccessToken": "access.token.value"})
@@ -458,10 +468,19 @@ class TestSignOut:
                                      {"UserPoolId": POOL_ID, "Username": "alice"})
         stubbed.provider.global_sign_out(caller("id"), None)
 
-    def test_a_revoked_access_token_falls_back_to_revoke_token(self, stubbed: Stubbed) -> None:
+    def test_a_revoked_access_token_falls_back_to_the_operator_sign_out(
+        self, stubbed: Stubbed
+    ) -> None:
+        # Revoked by a sign-out elsewhere, or by a reset: the user is signed out as an
+        # operator would, which needs no token, and RevokeToken is not needed after it.
         stubbed.error("global_sign_out", "NotAuthorizedException", "Access Token has been revoked")
-        stubbed.stubber.add_response("revoke_token", {}, {"Token": "rt", "ClientId": CLIENT_ID})
+        stubbed.stubber.add_response("admin_user_global_sign_out", {},
+                                     {"UserPoolId": POOL_ID, "Username": "alice"})
         stubbed.provider.global_sign_out(caller("access"), "rt")
+
+    def test_a_user_gone_has_nothing_left_to_sign_out(self, stubbed: Stubbed) -> None:
+        stubbed.error("admin_user_global_sign_out", "UserNotFoundException", "User does not exist.")
+        stubbed.provider.global_sign_out(caller("id"), "rt")  # and no RevokeToken
 
 
 class TestAccount:

@@ -59,8 +59,16 @@ def endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
     sock.close()
 
 
-def test_sign_in_answers_service_unavailable(
-    endpoint: str, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("path", "body"), [
+    ("/auth/signin", {"username": "alice", "password": PASSWORD}),
+    # These ask Cognito with calls whose "user unknown" answer is expected (a decoy
+    # delivery), which read timeouts used to turn into a 500.
+    ("/auth/resend_code", {"username": "alice"}),
+    ("/auth/forgot_password", {"username": "alice"}),
+])
+def test_auth_routes_answer_service_unavailable(
+    endpoint: str, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch,
+    path: str, body: dict[str, str],
 ) -> None:
     for name, value in AWS_ENV.items():
         monkeypatch.setenv(name, value)
@@ -71,7 +79,7 @@ def test_sign_in_answers_service_unavailable(
     )
     with TestClient(create_app(settings), base_url="https://testserver") as client:
         started = time.monotonic()
-        response = client.post("/auth/signin", json={"username": "alice", "password": PASSWORD})
+        response = client.post(path, json=body)
         elapsed = time.monotonic() - started
 
     assert response.status_code == 503, response.text
@@ -80,6 +88,32 @@ def test_sign_in_answers_service_unavailable(
     assert int(response.headers["retry-after"]) > 0
     assert "127.0.0.1" not in response.text, "no endpoint or botocore text reaches the client"
     assert elapsed < NO_HANG_SECONDS
+
+
+def test_a_sign_out_in_an_outage_still_clears_the_browser(
+    endpoint: str, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cognito cannot revoke the session: 503 says so, and the cookies go all the same,
+    or a shared computer would stay signed in."""
+    for name, value in AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    settings = make_settings(
+        auth_backend="cognito", cognito_region="us-east-1",
+        cognito_user_pool_id="us-east-1_Unreachable", cognito_client_id="client",
+        cognito_endpoint_url=endpoint, cognito_timeout_seconds=1,
+    )
+    with TestClient(create_app(settings), base_url="https://testserver") as client:
+        response = client.post("/auth/signout", headers={
+            "Cookie": "refresh_token=a-refresh-token; csrf_token=c5rf", "X-CSRF-Token": "c5rf",
+        })
+
+    assert response.status_code == 503, response.text
+    assert response.json()["error"] == "ServiceUnavailable"
+    assert "signed out" in response.json()["message"]
+    assert int(response.headers["retry-after"]) > 0
+    cleared = {header.split("=", 1)[0] for header in response.headers.get_list("set-cookie")}
+    assert cleared == {"token", "access_token", "refresh_token", "csrf_token"}
+    assert all("Max-Age=0" in header for header in response.headers.get_list("set-cookie"))
 
 
 def test_a_token_answers_service_unavailable_while_the_jwks_cannot_be_fetched(

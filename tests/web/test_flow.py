@@ -3,6 +3,7 @@ keyboard, and the cookies it leaves in the browser."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -183,6 +184,26 @@ class TestCookies:
         expect(status(page)).to_have_text("Signed out.")
         left = {c["name"] for c in context.cookies([server.url, f"{server.url}/auth/"])}
         assert not left & {"token", "access_token", "refresh_token"}, left
+
+
+    def test_a_sign_out_the_server_could_not_complete_still_shows_signed_out(
+        self, page: Page, web_server: Callable[..., LiveServer], smtp_server: SmtpServer,
+    ) -> None:
+        """Cognito out of reach: the server clears the cookies and answers 503 (see
+        tests/identity/test_cognito_unreachable.py); the page must not stay signed in."""
+        server = web_server()
+        open_page(page, server)
+        sign_up_to_signed_in(page, smtp_server, Person.new())
+        message = ("This browser is signed out, but the identity service could not end your "
+                   "sessions elsewhere just now. Sign in and out again later to end them.")
+        page.route("**/auth/signout", lambda route: route.fulfill(
+            status=503, content_type="application/json", headers={"Retry-After": "5"},
+            body=json.dumps({"error": "ServiceUnavailable", "message": message}),
+        ))
+        button(page, "Sign out").click()
+        expect(status(page)).to_contain_text("This browser is signed out")
+        expect(button(page, "Sign in")).to_be_visible()
+        expect(button(page, "Sign out")).to_be_hidden()
 
 
 class TestKeyboard:

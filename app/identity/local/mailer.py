@@ -22,6 +22,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Literal, Protocol
 
+from app.console import escape_controls
 from app.identity.addresses import is_mailbox
 
 log = logging.getLogger(__name__)
@@ -42,12 +43,6 @@ class Mailer(Protocol):
         ...
 
 
-def _shown(text: str, keep: str = "") -> str:
-    # Control characters escaped: a terminal would act on them (colours, moving the
-    # cursor, a forged line), and the text may come from a user or a provider.
-    return "".join(c if c.isprintable() or c in keep else ascii(c)[1:-1] for c in text)
-
-
 class ConsoleMailer:
     """Prints each message on stdout for the person running the server."""
 
@@ -55,8 +50,9 @@ class ConsoleMailer:
 
     def send(self, message: Message) -> None:
         text = (
-            f"\n----- {message.channel} to {_shown(message.to)}: {_shown(message.subject)} "
-            f"-----\n{_shown(message.body, keep=chr(10))}\n-----\n"
+            f"\n----- {message.channel} to {escape_controls(message.to)}: "
+            f"{escape_controls(message.subject)} -----\n"
+            f"{escape_controls(message.body, keep=chr(10))}\n-----\n"
         )
         with self._lock:
             sys.stdout.write(text)

@@ -14,9 +14,7 @@ import unicodedata
 from collections.abc import Iterable
 
 from app.errors import InvalidParameterError
-
-MAX_USERNAME_LENGTH = 128
-_USERNAME_CATEGORIES = frozenset("LMSNP")  # the first letter of a Unicode category
+from app.identity.provider import check_username_characters
 
 
 def subject_key(name: str) -> str:
@@ -32,14 +30,7 @@ def check_username(username: str, *, federated_providers: Iterable[str] = ()) ->
     `<provider>_...` is kept for the users federated sign-in creates (`<provider>_<sub>`):
     taking one would lock that person out of their provider's sign-in.
     """
-    if not 1 <= len(username) <= MAX_USERNAME_LENGTH or any(
-        unicodedata.category(character)[0] not in _USERNAME_CATEGORIES
-        for character in username
-    ):
-        raise InvalidParameterError(
-            f"Username must be 1 to {MAX_USERNAME_LENGTH} letters, digits, marks, symbols or "
-            "punctuation: no spaces or invisible characters."
-        )
+    check_username_characters(username)
     if "@" in username:
         # The email is a sign-in alias, so a username may not look like one.
         raise InvalidParameterError("Username cannot be an email address; use the email field.")

@@ -500,6 +500,13 @@
         // person out. The same-site GET form of sign-out needs no token.
         answer = await request("GET", "auth/signout");
       }
+      if (answer.status === 503 || answer.status === 429) {
+        // The server cleared this browser's cookies but could not end the sessions
+        // elsewhere: signed out here, and the answer says what is left to do.
+        showSignedOut({ focus: true });
+        setStatus((answer.data && answer.data.message) || describeError(answer), "error");
+        return;
+      }
       if (!answer.ok) {
         setStatus(describeError(answer), "error");
         return;
