@@ -81,9 +81,10 @@ def rss_kib(pid: int) -> int:
 
 @contextmanager
 def running_server(
-    app: tuple[str, ...] = ("app.main:app",), **env: str
+    app: tuple[str, ...] = ("app.main:app",), *, signed_in: bool = True, **env: str
 ) -> Iterator[tuple[LiveServer, str]]:
-    """A server on a fresh pool, with one signed-in user; yields it and the user's token."""
+    """A server on a fresh pool, with one signed-in user; yields it and the user's token
+    (an empty one with `signed_in=False`, for an app that has no sign-in)."""
     with tempfile.TemporaryDirectory() as directory:
         base = Path(directory)
         server = LiveServer({
@@ -92,9 +93,11 @@ def running_server(
         }, log_path=base / "server.log", launcher=pinned(1),
             app=("--app-dir", str(REPO), *app)).start()
         try:
-            with httpx.Client(base_url=server.url) as client:
-                flow = AuthFlow(client, Outbox(base / "outbox"))
-                token = flow.sign_in(flow.confirmed_user("bench")).json()["token"]
+            token = ""
+            if signed_in:
+                with httpx.Client(base_url=server.url) as client:
+                    flow = AuthFlow(client, Outbox(base / "outbox"))
+                    token = flow.sign_in(flow.confirmed_user("bench")).json()["token"]
             yield server, token
         finally:
             server.stop()

@@ -11,7 +11,8 @@ Then, for reference, the same measure on servers whose /protected finds its user
 way (bench/reference_app.py): with the product's check verifying every token again (what
 the cache of verified tokens buys); with a FastAPI dependency that returns a fixed user,
 which no dependency-based check can beat; with the product's check called without
-`Depends`; and with no check at all.
+`Depends`; and with no check at all. Last, FastAPI alone (bench/bare_app.py): no
+middleware, no app, and a dependency that does nothing, against the same route without.
 """
 
 from __future__ import annotations
@@ -99,6 +100,15 @@ def main() -> None:
             public, protected = alternate(server, token, rounds=args.reference_rounds,
                                           seconds=args.seconds)
         rows.append((f"/protected with {label}", f"{protected / public:.2f}x"))
+    print("  ... FastAPI alone, /protected behind a Depends that does nothing", flush=True)
+    # No access log, as the product (app/logs.py), so that both pay the same per request.
+    with running_server(("bench.bare_app:app", "--no-access-log"), signed_in=False) as (
+        server, token
+    ):
+        public, protected = alternate(server, "unused", rounds=args.reference_rounds,
+                                      seconds=args.seconds)
+    rows.append(("FastAPI alone (bench/bare_app.py): a Depends that does nothing",
+                 f"{protected / public:.2f}x"))
     table(f"(b) for reference: /protected against /public when /protected finds its user "
           f"another way, each on its own server, median of {args.reference_rounds} rounds",
           rows)
