@@ -81,10 +81,11 @@ def cdk_context(arguments: list[str]) -> dict[str, str]:
     context: dict[str, str] = {}
     flags = iter(arguments)
     for flag in flags:
-        pair = next(flags, "") if flag in ("-c", "--context") else ""
-        key, equals, value = pair.partition("=")
-        if not (key and equals):
+        if flag not in ("-c", "--context"):
             sys.exit(f"synth takes only -c key=value (the stack's context), not {flag!r}")
+        key, equals, value = next(flags, "").partition("=")
+        if not (key and equals):
+            sys.exit(f"{flag} takes key=value, such as -c authorizer=true")
         context[key] = value
     return context
 
@@ -100,6 +101,7 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     task, rest = argv[0], argv[1:]
+    context = cdk_context(rest) if task == "synth" else {}  # checked before any setup
     ensure_environment(EXTRAS[task])
     python = str(PYTHON)
     if task == "run":
@@ -117,9 +119,9 @@ def main(argv: list[str]) -> int:
         paths = ["app", "tests", "bench", "infra", "tasks.py"]
         return run([python, "-m", "ruff", "check", *paths]) or run([python, "-m", "mypy"])
     # Run outside the cdk command line, the app reads extra context from CDK_CONTEXT_JSON.
-    context = {"CDK_CONTEXT_JSON": json.dumps(cdk_context(rest))} if rest else {}
+    extra = {"CDK_CONTEXT_JSON": json.dumps(context)} if context else {}
     return subprocess.run(
-        [python, "app.py"], cwd=ROOT / "infra", env={**os.environ, **context}
+        [python, "app.py"], cwd=ROOT / "infra", env={**os.environ, **extra}
     ).returncode
 
 

@@ -43,6 +43,14 @@ def _b64decode_json(segment: str) -> Any:
     return json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
 
 
+def _canonical_base64url(segment: str) -> bool:
+    try:
+        decoded = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (ValueError, binascii.Error):
+        return False
+    return base64.urlsafe_b64encode(decoded).rstrip(b"=").decode("ascii") == segment
+
+
 def verify_signature(token: str, jwks: JwksCache, *, kid_optional: bool = False
                      ) -> dict[str, Any]:
     """The payload of a compact JWS signed with RS256 by a key of `jwks`.
@@ -57,6 +65,10 @@ def verify_signature(token: str, jwks: JwksCache, *, kid_optional: bool = False
     """
     if len(token) > MAX_TOKEN_LENGTH or not _COMPACT_JWS.fullmatch(token):
         raise TokenMalformedError("not a compact JWS of a sane size")
+    if not _canonical_base64url(token.rsplit(".", 1)[1]):
+        # The last character's unused bits would give one signature many spellings. (The
+        # other two segments are signed as written: another spelling fails the signature.)
+        raise TokenMalformedError("the signature is not canonical base64url")
     try:
         header = _b64decode_json(token.split(".", 1)[0])
     # RecursionError: a header of "[[[[..." nested thousands deep.

@@ -58,6 +58,9 @@ class TestValidTokens:
         verifier.verify(key.sign(claims(iat=now + 2)), ["id"])
 
 
+_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
 def _five_part(key: SigningKey) -> str:
     return ".".join([b64json({"alg": "RSA-OAEP", "enc": "A256GCM"}), "a", "b", "c", "d"])
 
@@ -108,6 +111,9 @@ FORGERIES = {
     "a payload that is a list": (lambda k: k.sign([1, 2]), TokenMalformedError),  # type: ignore[arg-type]
     "non-ASCII": (lambda k: "\u00e9." * 2 + "x", TokenMalformedError),
     "base64 padding": (lambda k: k.sign(claims()) + "==", TokenMalformedError),
+    # 256 bytes are 342 characters: the last one's low 4 bits are unused.
+    "unused bits set": (lambda k: (lambda t: t[:-1] + _B64URL[_B64URL.index(t[-1]) ^ 1])(
+        k.sign(claims())), TokenMalformedError),
     "standard base64": (lambda k: k.sign(claims()).replace("-", "+").replace("_", "/")
                         + "+/", TokenMalformedError),
 }
