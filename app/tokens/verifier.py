@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -34,8 +33,10 @@ from app.tokens.jwks import JwksCache
 MAX_TOKEN_LENGTH = 8192  # Cognito's tokens are 1-2 KB; more is an attack or a mistake.
 MAX_KID_LENGTH = 128
 # Three base64url segments without padding (RFC 7515 2, 7.1): one token, one spelling.
-# The signature may be empty here, to be refused by the checks that say why.
-_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_BASE64URL = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# Of the last character of a segment whose length is 2 or 3 past a multiple of 4, the bits
+# that encode nothing, and so must be 0.
+_UNUSED_BITS = {2: 0b1111, 3: 0b11}
 
 
 def _b64decode_json(segment: str) -> Any:
@@ -43,12 +44,24 @@ def _b64decode_json(segment: str) -> Any:
     return json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
 
 
-def _canonical_base64url(segment: str) -> bool:
-    try:
-        decoded = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    except (ValueError, binascii.Error):
+def _is_compact_jws(token: str) -> bool:
+    """Three base64url segments, the first two not empty (the signature may be: the checks
+    that say why refuse it), and a signature in its one canonical spelling.
+
+    Only the signature's spelling needs checking: the other two segments are signed as
+    written, so another spelling of them fails the signature. (bytes.translate, not a
+    regular expression: a third of the time, on every first sight of a token.)
+    """
+    if not token.isascii():
         return False
-    return base64.urlsafe_b64encode(decoded).rstrip(b"=").decode("ascii") == segment
+    raw = token.encode("ascii")
+    if raw.translate(None, _BASE64URL) != b"..":
+        return False
+    header, payload, signature = raw.split(b".")
+    if not header or not payload or len(signature) % 4 == 1:
+        return False
+    unused = _UNUSED_BITS.get(len(signature) % 4, 0)
+    return not unused or not _BASE64URL.index(signature[-1]) & unused
 
 
 def verify_signature(token: str, jwks: JwksCache, *, kid_optional: bool = False
@@ -63,12 +76,8 @@ def verify_signature(token: str, jwks: JwksCache, *, kid_optional: bool = False
     Raises:
         TokenError: malformed, another algorithm, an unknown key, or a bad signature.
     """
-    if len(token) > MAX_TOKEN_LENGTH or not _COMPACT_JWS.fullmatch(token):
+    if len(token) > MAX_TOKEN_LENGTH or not _is_compact_jws(token):
         raise TokenMalformedError("not a compact JWS of a sane size")
-    if not _canonical_base64url(token.rsplit(".", 1)[1]):
-        # The last character's unused bits would give one signature many spellings. (The
-        # other two segments are signed as written: another spelling fails the signature.)
-        raise TokenMalformedError("the signature is not canonical base64url")
     try:
         header = _b64decode_json(token.split(".", 1)[0])
     # RecursionError: a header of "[[[[..." nested thousands deep.
