@@ -10,6 +10,7 @@ import pytest
 from app.errors import ServiceUnavailableError
 from app.federation import client_providers
 from app.federation.client_providers import AppClientProviders
+from tests.support.clock import Clock
 
 
 class Cognito:
@@ -25,14 +26,6 @@ class Cognito:
         if isinstance(answer, Exception):
             raise answer
         return answer
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

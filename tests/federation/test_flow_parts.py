@@ -14,16 +14,9 @@ from app.federation.cognito import domain_base_url
 from app.federation.discovery import parse_metadata
 from app.federation.flow import FlowSealer, derive_flow_key
 from app.federation.redirects import error_location, safe_redirect_path
+from tests.support.clock import Clock
 
 KEY = derive_flow_key(b"a secret of the server, long enough for HKDF")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class TestFlowSealer:
@@ -66,7 +59,7 @@ class TestFlowSealer:
             FlowSealer(derive_flow_key(b"another server's secret")).open(value)
 
     def test_expires_after_its_max_age(self) -> None:
-        clock = Clock()
+        clock = Clock(1_800_000_000.0)
         sealer = FlowSealer(KEY, max_age_seconds=300, clock=clock)
         value = sealer.seal(sealer.start("Google", "/"))
         clock.now += 300

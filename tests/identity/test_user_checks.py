@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from app.identity.provider import TokenSubject, UserRecord
 from app.identity.user_checks import BoundedMap, SignOutLedger, UserCheckCache
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import Clock
 
 
 def token(iat: int, origin_jti: str = "session-a", username: str = "alice") -> TokenSubject:

@@ -21,19 +21,12 @@ from app.identity.local.keys import PoolKeys
 from app.tokens.errors import KeysUnavailableError, UnknownKeyError
 from app.tokens.jwks import RETRY_AFTER_FAILURE_SECONDS, JwksCache, http_fetcher
 from app.tokens.verifier import TokenVerifier
+from tests.support.clock import Clock
 from tests.support.jwks_server import JwksServer
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Jwks"
 CLIENT_ID = "jwksclient"
 COOLDOWN = 30.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def sign(keys: PoolKeys, kid: str | None = None) -> str:

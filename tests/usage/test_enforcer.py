@@ -17,14 +17,7 @@ from app.usage.enforcer import (
 from app.usage.keys import KeyStore
 from app.usage.limiter import WouldBlock
 from app.usage.plans import load_plans
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import Clock
 
 
 @pytest.fixture

@@ -15,18 +15,8 @@ from app.identity.provider import Caller, Challenge, TokenSet, UserAttributes
 from app.tokens.claims import subject_of
 from app.tokens.jwks import JwksCache
 from app.tokens.verifier import TokenVerifier
+from tests.support.clock import Clock
 from tests.support.users import PASSWORD
-
-
-class Clock:
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass
@@ -87,7 +77,7 @@ class Pool:
 
 @pytest.fixture
 def pool(tmp_path: Path) -> Pool:
-    clock, mailbox = Clock(), Mailbox()
+    clock, mailbox = Clock(1_800_000_000.0), Mailbox()
     provider = LocalIdentityProvider(
         tmp_path / "pool", issuer="https://pool.test", mailer=mailbox, clock=clock,
         hashing=PasswordHashing(),

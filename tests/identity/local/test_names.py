@@ -12,7 +12,8 @@ from app.identity.local.names import check_username, subject_key
 from app.identity.local.passwords import PasswordHashing
 from app.identity.local.provider import LocalIdentityProvider
 from app.identity.provider import TokenSet
-from tests.identity.local.conftest import Clock, Mailbox, Pool
+from tests.identity.local.conftest import Mailbox, Pool
+from tests.support.clock import Clock
 
 FULL_WIDTH_ALICE = "\uff41\uff4c\uff49\uff43\uff45"
 
