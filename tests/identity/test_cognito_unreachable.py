@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -59,6 +60,28 @@ def endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
     sock.close()
 
 
+POOL = "us-east-1_Unreachable"
+
+
+@pytest.fixture
+def unreachable_client(
+    endpoint: str, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., TestClient]:
+    """Clients of the app on the cognito backend, whose Cognito is `endpoint`."""
+    for name, value in AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+
+    def make(**overrides: Any) -> TestClient:
+        settings = make_settings(
+            auth_backend="cognito", cognito_region="us-east-1", cognito_user_pool_id=POOL,
+            cognito_client_id="client", cognito_endpoint_url=endpoint,
+            cognito_timeout_seconds=1, **overrides,
+        )
+        return TestClient(create_app(settings), base_url="https://testserver")
+
+    return make
+
+
 @pytest.mark.parametrize(("path", "body"), [
     ("/auth/signin", {"username": "alice", "password": PASSWORD}),
     # These ask Cognito with calls whose "user unknown" answer is expected (a decoy
@@ -67,17 +90,9 @@ def endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
     ("/auth/forgot_password", {"username": "alice"}),
 ])
 def test_auth_routes_answer_service_unavailable(
-    endpoint: str, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch,
-    path: str, body: dict[str, str],
+    unreachable_client: Callable[..., TestClient], path: str, body: dict[str, str]
 ) -> None:
-    for name, value in AWS_ENV.items():
-        monkeypatch.setenv(name, value)
-    settings = make_settings(
-        auth_backend="cognito", cognito_region="us-east-1",
-        cognito_user_pool_id="us-east-1_Unreachable", cognito_client_id="client",
-        cognito_endpoint_url=endpoint, cognito_timeout_seconds=1,
-    )
-    with TestClient(create_app(settings), base_url="https://testserver") as client:
+    with unreachable_client() as client:
         started = time.monotonic()
         response = client.post(path, json=body)
         elapsed = time.monotonic() - started
@@ -91,18 +106,11 @@ def test_auth_routes_answer_service_unavailable(
 
 
 def test_a_sign_out_in_an_outage_still_clears_the_browser(
-    endpoint: str, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+    unreachable_client: Callable[..., TestClient],
 ) -> None:
     """Cognito cannot revoke the session: 503 says so, and the cookies go all the same,
     or a shared computer would stay signed in."""
-    for name, value in AWS_ENV.items():
-        monkeypatch.setenv(name, value)
-    settings = make_settings(
-        auth_backend="cognito", cognito_region="us-east-1",
-        cognito_user_pool_id="us-east-1_Unreachable", cognito_client_id="client",
-        cognito_endpoint_url=endpoint, cognito_timeout_seconds=1,
-    )
-    with TestClient(create_app(settings), base_url="https://testserver") as client:
+    with unreachable_client() as client:
         response = client.post("/auth/signout", headers={
             "Cookie": "refresh_token=a-refresh-token; csrf_token=c5rf", "X-CSRF-Token": "c5rf",
         })
@@ -117,20 +125,12 @@ def test_a_sign_out_in_an_outage_still_clears_the_browser(
 
 
 def test_a_token_answers_service_unavailable_while_the_jwks_cannot_be_fetched(
-    endpoint: str, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+    endpoint: str, unreachable_client: Callable[..., TestClient]
 ) -> None:
     """No key is held yet and the pool's JWKS is out of reach: an outage, not a bad token."""
-    for name, value in AWS_ENV.items():
-        monkeypatch.setenv(name, value)
-    pool = "us-east-1_Unreachable"
-    settings = make_settings(
-        auth_backend="cognito", cognito_region="us-east-1", cognito_user_pool_id=pool,
-        cognito_client_id="client", cognito_endpoint_url=endpoint,
-        cognito_jwks_url=f"{endpoint}/.well-known/jwks.json", cognito_timeout_seconds=1,
-    )
-    issuer = f"https://cognito-idp.us-east-1.amazonaws.com/{pool}"
+    issuer = f"https://cognito-idp.us-east-1.amazonaws.com/{POOL}"
     token = SigningKey().sign(cognito_claims(issuer=issuer, client_id="client"))
-    with TestClient(create_app(settings), base_url="https://testserver") as client:
+    with unreachable_client(cognito_jwks_url=f"{endpoint}/.well-known/jwks.json") as client:
         started = time.monotonic()
         response = client.get("/protected", headers={"Authorization": f"Bearer {token}"})
         elapsed = time.monotonic() - started
