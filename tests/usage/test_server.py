@@ -44,6 +44,13 @@ def new_key(server: LiveServer, plan: str) -> dict[str, str]:
     return created
 
 
+def call_public(server: LiveServer, key: str, *, times: int) -> None:
+    """`times` keyed calls of /public, each admitted."""
+    with httpx.Client(base_url=server.url) as client:
+        for _ in range(times):
+            assert client.get("/public", headers={"x-api-key": key}).status_code == 200
+
+
 def test_api_gateway_answers(plans_server: Callable[..., LiveServer]) -> None:
     server = plans_server()
     key = new_key(server, "Tiny")["value"]
@@ -116,9 +123,7 @@ def test_a_restart_keeps_the_quota_spent(
 ) -> None:
     server = plans_server()
     key = new_key(server, "Quota")
-    with httpx.Client(base_url=server.url) as client:
-        for _ in range(50):
-            assert client.get("/public", headers={"x-api-key": key["value"]}).status_code == 200
+    call_public(server, key["value"], times=50)
     getattr(server, stop)()
     restarted = plans_server()
     with httpx.Client(base_url=restarted.url) as client:
@@ -134,9 +139,7 @@ def test_usage_reports_what_was_served_while_the_server_runs(
 ) -> None:
     server = plans_server()
     key = new_key(server, "Large")
-    with httpx.Client(base_url=server.url) as client:
-        for _ in range(5):
-            assert client.get("/public", headers={"x-api-key": key["value"]}).status_code == 200
+    call_public(server, key["value"], times=5)
     deadline = time.monotonic() + 10
     while True:  # the server writes its counts within a second or two
         usage = json.loads(keys_cli(server, "usage", key["id"], "--days", "1").stdout)
