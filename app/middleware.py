@@ -3,7 +3,7 @@
 `BodyGuard` answers a body that is not JSON with 415 and a body over the limit with 413,
 before any of it reaches a route, whether or not its size was declared: FastAPI would
 otherwise try to parse a form or buffer megabytes. `SecurityHeaders` adds the headers
-every response should carry. `HeadAsGet` answers HEAD on the GET routes outside `/auth`.
+every response should carry. `HeadAsGet` answers HEAD on the GET routes that only read.
 `AccessLog` writes a request line at DEBUG. `ContractCORSMiddleware` is Starlette's CORS
 with its refusals in the contract's error envelope.
 """
